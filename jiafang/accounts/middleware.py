@@ -1,0 +1,58 @@
+"""Bearer tokens for the API; absolute session lifetime; forced password rotation (if on)."""
+
+import time
+
+from django.conf import settings
+from django.contrib.auth import logout
+from django.shortcuts import redirect
+from django.urls import reverse
+
+from jiafang.accounts.services import password_expired, token_authenticate
+
+
+class BearerTokenMiddleware:
+    """`Authorization: Bearer jf_…` on /api/ authenticates the request as the token's user.
+
+    It runs before the scope middleware so an API request is scoped exactly like a page.
+    """
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        request.auth_token = None
+        header = request.META.get("HTTP_AUTHORIZATION", "")
+        if request.path_info.startswith("/api/") and header[:7].lower() == "bearer ":
+            token = token_authenticate(header[7:].strip())
+            if token is not None:
+                request.user = token.user
+                request.auth_token = token
+                request._dont_enforce_csrf_checks = True  # no cookie involved
+            else:
+                from django.contrib.auth.models import AnonymousUser
+
+                request.user = AnonymousUser()
+        return self.get_response(request)
+
+
+class SessionLifetimeMiddleware:
+    """Ends a session 12 h after login whatever the activity (idle expiry is the cookie age)."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        user = getattr(request, "user", None)
+        if user is not None and user.is_authenticated and request.auth_token is None:
+            started = request.session.get("login_at")
+            now = time.time()
+            if started is None:
+                request.session["login_at"] = now
+            elif now - started > settings.SESSION_ABSOLUTE_SECONDS:
+                logout(request)
+                return redirect(settings.LOGIN_URL)
+            if password_expired(user):
+                allowed = {reverse("accounts:password_change"), reverse("accounts:logout")}
+                if request.path_info not in allowed and not request.path_info.startswith("/static/"):
+                    return redirect("accounts:password_change")
+        return self.get_response(request)
