@@ -1,0 +1,151 @@
+"""Shared test fixtures: a small synthetic district with one person per role (the personas).
+
+School A (primary) has classes 3(1) and 3(2); school B (junior) has class 7(1). Each class has
+families, one family in school A has two children in different classes (siblings), and some
+students carry focus flags. Personas are named after their role so a failing matrix row reads well.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+
+import pytest
+from django.utils import timezone
+from django_scopes import scopes_disabled
+
+from jiafang.accounts.models import Role, User
+from jiafang.accounts.services import role_grant
+from jiafang.schools.models import (
+    Bureau,
+    Family,
+    FocusCategory,
+    FocusFlag,
+    Guardian,
+    School,
+    SchoolClass,
+    Student,
+)
+
+PASSWORD = "correct-horse-battery-staple"
+
+
+@dataclass
+class District:
+    bureau: Bureau
+    other_bureau: Bureau
+    school_a: School
+    school_b: School
+    class_a1: SchoolClass
+    class_a2: SchoolClass
+    class_b1: SchoolClass
+    users: dict[str, User] = field(default_factory=dict)
+    students: dict[str, Student] = field(default_factory=dict)
+    families: dict[str, Family] = field(default_factory=dict)
+
+
+def make_user(username: str, *, full_name: str = "", phone: str | None = None) -> User:
+    user = User(username=username, full_name=full_name or username, phone=phone)
+    user.set_password(PASSWORD)
+    user.save()
+    return user
+
+
+def make_family(school: School, code: str, *, guardian: str, phone: str,
+                address: str = "常州市武进区遥观镇塘桥路18号3幢201室",
+                community: str = "塘桥社区") -> Family:
+    family = Family.objects.create(school=school, code=code, address=address, community=community,
+                                   street="遥观镇")
+    Guardian.objects.create(school=school, family=family, name=guardian, relation="父亲",
+                            phone=phone)
+    return family
+
+
+def make_student(school_class: SchoolClass, family: Family, number: str, name: str,
+                 **extra) -> Student:
+    return Student.objects.create(
+        school=school_class.school, school_class=school_class, family=family,
+        student_number=number, name=name, gender=extra.pop("gender", "F"),
+        birth_date=extra.pop("birth_date", dt.date(2016, 3, 2)), **extra,
+    )
+
+
+def build_district() -> District:
+    """The persona district. Call inside scopes_disabled()."""
+    city = Bureau.objects.create(code="CZ", name="测试市教育局")
+    bureau = Bureau.objects.create(code="CZJK", name="测试经开区社会事业局", parent=city)
+    other = Bureau.objects.create(code="OTHER", name="另一区教育局")
+    school_a = School.objects.create(bureau=bureau, code="A001", name="测试实验小学",
+                                     stage=School.Stage.PRIMARY)
+    school_b = School.objects.create(bureau=bureau, code="B001", name="测试初级中学",
+                                     stage=School.Stage.JUNIOR)
+    school_c = School.objects.create(bureau=other, code="C001", name="外区小学",
+                                     stage=School.Stage.PRIMARY)
+    class_a1 = SchoolClass.objects.create(school=school_a, grade=3, number=1, entry_year=2023)
+    class_a2 = SchoolClass.objects.create(school=school_a, grade=3, number=2, entry_year=2023)
+    class_b1 = SchoolClass.objects.create(school=school_b, grade=7, number=1, entry_year=2026)
+    class_c1 = SchoolClass.objects.create(school=school_c, grade=1, number=1, entry_year=2026)
+    d = District(bureau, other, school_a, school_b, class_a1, class_a2, class_b1)
+
+    d.families["siblings"] = make_family(school_a, "F-A-1", guardian="王建国", phone="13812345678")
+    d.families["a1_only"] = make_family(school_a, "F-A-2", guardian="李红", phone="13900001111")
+    d.families["a2_only"] = make_family(school_a, "F-A-3", guardian="赵刚", phone="13700002222")
+    d.families["b"] = make_family(school_b, "F-B-1", guardian="陈明", phone="13600003333")
+    d.families["c"] = make_family(school_c, "F-C-1", guardian="周涛", phone="13500004444")
+
+    d.students["a1_sibling"] = make_student(class_a1, d.families["siblings"], "A0001", "王小明")
+    d.students["a2_sibling"] = make_student(class_a2, d.families["siblings"], "A0002", "王小红")
+    d.students["a1_focus"] = make_student(class_a1, d.families["a1_only"], "A0003", "李思")
+    d.students["a2_plain"] = make_student(class_a2, d.families["a2_only"], "A0004", "赵一")
+    d.students["b_focus"] = make_student(class_b1, d.families["b"], "B0001", "陈晨")
+    d.students["c_plain"] = make_student(class_c1, d.families["c"], "C0001", "周周")
+
+    mental = FocusCategory.objects.get(code="mental_health")
+    left = FocusCategory.objects.get(code="left_behind_single_parent")
+    now = timezone.now()
+    FocusFlag.objects.create(school=school_a, student=d.students["a1_focus"], category=mental,
+                             reason="情绪低落，需持续关注", set_at=now)
+    FocusFlag.objects.create(school=school_a, student=d.students["a2_sibling"], category=left,
+                             reason="父母在外务工", set_at=now)
+    FocusFlag.objects.create(school=school_b, student=d.students["b_focus"], category=mental,
+                             reason="转学适应困难", set_at=now)
+
+    K = Role.Kind
+    grants = {
+        "bureau_officer": dict(kind=K.BUREAU_OFFICER, bureau=bureau),
+        "city_officer": dict(kind=K.BUREAU_OFFICER, bureau=city),
+        "principal_a": dict(kind=K.PRINCIPAL, school=school_a),
+        "coordinator_a": dict(kind=K.COORDINATOR, school=school_a),
+        "head_a1": dict(kind=K.HEAD_TEACHER, school_class=class_a1),
+        "head_a2": dict(kind=K.HEAD_TEACHER, school_class=class_a2),
+        "subject_a1": dict(kind=K.SUBJECT_TEACHER, school_class=class_a1, subject="数学"),
+        "mental_a": dict(kind=K.MENTAL_HEALTH, school=school_a),
+        "safety_a": dict(kind=K.SAFETY_OFFICER, school=school_a),
+        "principal_b": dict(kind=K.PRINCIPAL, school=school_b),
+        "coordinator_b": dict(kind=K.COORDINATOR, school=school_b),
+        "head_b1": dict(kind=K.HEAD_TEACHER, school_class=class_b1),
+        "other_officer": dict(kind=K.BUREAU_OFFICER, bureau=other),
+    }
+    for number, (username, grant) in enumerate(grants.items()):
+        user = make_user(username, phone=f"1580000{number:04d}")
+        role_grant(user=user, **grant)
+        d.users[username] = user
+    d.users["no_role"] = make_user("no_role", phone="15899999999")
+    return d
+
+
+@pytest.fixture
+def district(db) -> District:
+    with scopes_disabled():
+        return build_district()
+
+
+@pytest.fixture
+def login(client):
+    """login("head_a1") signs the test client in as that persona."""
+
+    def _login(user: User):
+        client.force_login(user)
+        return client
+
+    return _login
