@@ -11,6 +11,7 @@ import datetime as dt
 from dataclasses import dataclass, field
 
 import pytest
+from django.contrib.auth.hashers import make_password
 from django.utils import timezone
 from django_scopes import scopes_disabled
 
@@ -28,6 +29,14 @@ from jiafang.schools.models import (
 )
 
 PASSWORD = "correct-horse-battery-staple"
+_HASHES: dict[str, str] = {}
+
+
+def password_hash(raw: str = PASSWORD) -> str:
+    """Argon2 hashing is deliberately slow: hash each test password once per process."""
+    if raw not in _HASHES:
+        _HASHES[raw] = make_password(raw)
+    return _HASHES[raw]
 
 
 @dataclass
@@ -45,8 +54,8 @@ class District:
 
 
 def make_user(username: str, *, full_name: str = "", phone: str | None = None) -> User:
-    user = User(username=username, full_name=full_name or username, phone=phone)
-    user.set_password(PASSWORD)
+    user = User(username=username, full_name=full_name or username, phone=phone,
+                password=password_hash())
     user.save()
     return user
 
@@ -149,3 +158,11 @@ def login(client):
         return client
 
     return _login
+
+
+def pytest_terminal_summary(terminalreporter):
+    """B3: print the size of the access matrix so a shrinking matrix is visible in CI logs."""
+    from jiafang.core.tests.test_access_matrix import CASES, MATRIX, PERSONAS
+
+    terminalreporter.write_line(
+        f"access matrix: {len(MATRIX)} rows ({len(CASES)} operations x {len(PERSONAS)} personas)")

@@ -4,7 +4,6 @@ from django.contrib import messages
 from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_not_required
 from django.shortcuts import redirect, render
-from django.template.response import TemplateResponse
 from django.utils.decorators import method_decorator
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods, require_POST
@@ -24,10 +23,8 @@ class LoginView(auth_views.LoginView):
 
 def lockout_response(request, credentials, *args, **kwargs):
     """What django-axes answers on lockout: the login page with a calm explanation (429)."""
-    form = LoginForm(request)
-    form.errors_lockout = True
-    return TemplateResponse(request, "accounts/login.html", {"form": form, "locked_out": True},
-                            status=429)
+    return render(request, "accounts/login.html", {"form": LoginForm(request), "locked_out": True},
+                  status=429)
 
 
 class PasswordChangeView(auth_views.PasswordChangeView):

@@ -1,0 +1,210 @@
+"""The access matrix (SECURITY.md B1–B5; R1, R23.10).
+
+Every URL pattern and API operation × every persona (plus anonymous), in and out of scope.
+A new endpoint that is not listed in CASES fails `test_every_endpoint_is_in_the_matrix` (B2).
+Out of scope answers exactly what a non-existent id answers (B4).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+import pytest
+from django.urls import URLPattern, URLResolver, get_resolver
+from django_scopes import scopes_disabled
+
+from jiafang.conftest import District
+from jiafang.schools.models import FocusFlag
+
+PERSONAS = [
+    "anonymous", "bureau_officer", "city_officer", "other_officer", "principal_a",
+    "coordinator_a", "head_a1", "head_a2", "subject_a1", "mental_a", "safety_a", "principal_b",
+    "coordinator_b", "head_b1", "no_role",
+]
+BUREAU_A = {"bureau_officer", "city_officer"}
+LEADERS_A = {"principal_a", "coordinator_a"}
+MISSING = 987654
+
+
+@dataclass
+class Case:
+    """One operation on one target. `allowed` maps persona → expected status; every other
+    signed-in persona gets `others`; anonymous gets `anonymous`."""
+
+    name: str
+    label: str
+    url: Callable[[District], str]
+    allowed: dict[str, int]
+    method: str = "get"
+    others: int = 404
+    anonymous: int = 302
+    data: Callable[[District], dict] = field(default=lambda d: {})
+    missing_url: Callable[[District], str] | None = None
+
+    def expected(self, persona: str) -> int:
+        if persona == "anonymous":
+            return self.anonymous
+        return self.allowed.get(persona, self.others)
+
+
+def every(status: int, *, but: dict[str, int] | None = None) -> dict[str, int]:
+    result = {p: status for p in PERSONAS if p != "anonymous"}
+    result.update(but or {})
+    return result
+
+
+def _sid(key):
+    return lambda d: d.students[key].pk
+
+
+def _flag_url(d: District) -> str:
+    with scopes_disabled():
+        flag = FocusFlag.objects.get(student=d.students["a1_focus"], cleared_at=None)
+    return f"/students/{d.students['a1_focus'].pk}/focus/{flag.pk}/clear/"
+
+
+CASES: list[Case] = [
+    # --- public and personal pages -------------------------------------------------------
+    Case("health", "health", lambda d: "/health/", every(200), anonymous=200),
+    Case("accounts:login", "login page", lambda d: "/accounts/login/",
+         every(302), anonymous=200),
+    Case("set_language", "language switch", lambda d: "/i18n/setlang/", every(302),
+         method="post", anonymous=302, data=lambda d: {"language": "en", "next": "/"}),
+    Case("home", "home", lambda d: "/", every(302, but={"no_role": 200}), anonymous=302),
+    Case("accounts:logout", "logout", lambda d: "/accounts/logout/", every(302), method="post"),
+    Case("accounts:password_change", "password change page", lambda d: "/accounts/password/",
+         every(200)),
+    Case("accounts:settings", "settings page", lambda d: "/accounts/settings/", every(200)),
+    Case("accounts:token_revoke", "revoke someone else's token",
+         lambda d: f"/accounts/settings/tokens/{d.token_of_head_a1}/revoke/",
+         {"head_a1": 302}, method="post",
+         missing_url=lambda d: f"/accounts/settings/tokens/{MISSING}/revoke/"),
+    # --- school data pages ---------------------------------------------------------------
+    Case("schools:list", "bureau overview", lambda d: "/schools/",
+         every(200, but={"head_a1": 404, "head_a2": 404, "subject_a1": 404, "head_b1": 404,
+                         "no_role": 404})),
+    Case("schools:detail", "school A overview", lambda d: f"/schools/{d.school_a.pk}/",
+         {p: 200 for p in BUREAU_A | LEADERS_A | {"mental_a", "safety_a"}},
+         missing_url=lambda d: f"/schools/{MISSING}/"),
+    Case("schools:focus", "school A focus students", lambda d: f"/schools/{d.school_a.pk}/focus/",
+         {p: 200 for p in LEADERS_A | {"mental_a"}},
+         missing_url=lambda d: f"/schools/{MISSING}/focus/"),
+    Case("schools:class", "class A1 roster", lambda d: f"/classes/{d.class_a1.pk}/",
+         {p: 200 for p in BUREAU_A | LEADERS_A | {"head_a1", "subject_a1"}},
+         missing_url=lambda d: f"/classes/{MISSING}/"),
+    Case("schools:class", "class B1 roster", lambda d: f"/classes/{d.class_b1.pk}/",
+         {p: 200 for p in BUREAU_A | {"principal_b", "coordinator_b", "head_b1"}},
+         missing_url=lambda d: f"/classes/{MISSING}/"),
+    Case("schools:student", "focus student in A1",
+         lambda d: f"/students/{d.students['a1_focus'].pk}/",
+         {p: 200 for p in BUREAU_A | LEADERS_A | {"head_a1", "subject_a1", "mental_a"}},
+         missing_url=lambda d: f"/students/{MISSING}/"),
+    Case("schools:student", "plain student in A2",
+         lambda d: f"/students/{d.students['a2_plain'].pk}/",
+         {p: 200 for p in BUREAU_A | LEADERS_A | {"head_a2"}},
+         missing_url=lambda d: f"/students/{MISSING}/"),
+    Case("schools:student_focus_set", "flag a student in A1",
+         lambda d: f"/students/{d.students['a1_plain_target']}/focus/",
+         {**{p: 302 for p in LEADERS_A | {"head_a1"}}, **{p: 403 for p in BUREAU_A | {"subject_a1"}}},
+         method="post", data=lambda d: {"category": d.category_pk, "reason": "测试"},
+         missing_url=lambda d: f"/students/{MISSING}/focus/"),
+    Case("schools:student_focus_clear", "clear a flag in A1", _flag_url,
+         {**{p: 302 for p in LEADERS_A | {"head_a1", "mental_a"}},
+          **{p: 403 for p in BUREAU_A | {"subject_a1"}}},
+         method="post", data=lambda d: {"reason": "已好转"},
+         missing_url=lambda d: f"/students/{MISSING}/focus/1/clear/"),
+    # --- API --------------------------------------------------------------------------
+    Case("api:openapi-json", "OpenAPI schema", lambda d: "/api/v1/openapi.json", every(200)),
+    Case("api:openapi-view", "API docs", lambda d: "/api/v1/docs", every(200)),
+    Case("api:api-root", "API root", lambda d: "/api/v1/", every(404), anonymous=404),
+    Case("api:list_schools", "API schools", lambda d: "/api/v1/schools", every(200),
+         anonymous=401),
+    Case("api:get_school", "API school A", lambda d: f"/api/v1/schools/{d.school_a.pk}",
+         {p: 200 for p in BUREAU_A | LEADERS_A | {"mental_a", "safety_a"}}, anonymous=401,
+         missing_url=lambda d: f"/api/v1/schools/{MISSING}"),
+    Case("api:list_classes", "API classes", lambda d: "/api/v1/classes", every(200),
+         anonymous=401),
+    Case("api:get_class", "API class A1", lambda d: f"/api/v1/classes/{d.class_a1.pk}",
+         {p: 200 for p in BUREAU_A | LEADERS_A | {"head_a1", "subject_a1"}}, anonymous=401,
+         missing_url=lambda d: f"/api/v1/classes/{MISSING}"),
+    Case("api:list_students", "API students", lambda d: "/api/v1/students", every(200),
+         anonymous=401),
+    Case("api:get_student", "API student in A2",
+         lambda d: f"/api/v1/students/{d.students['a2_plain'].pk}",
+         {p: 200 for p in BUREAU_A | LEADERS_A | {"head_a2"}}, anonymous=401,
+         missing_url=lambda d: f"/api/v1/students/{MISSING}"),
+    Case("api:list_families", "API families", lambda d: "/api/v1/families", every(200),
+         anonymous=401),
+    Case("api:get_family", "API sibling family",
+         lambda d: f"/api/v1/families/{d.families['siblings'].pk}",
+         {p: 200 for p in BUREAU_A | LEADERS_A | {"head_a1", "head_a2", "subject_a1", "mental_a"}},
+         anonymous=401, missing_url=lambda d: f"/api/v1/families/{MISSING}"),
+]
+
+# Patterns that are not part of the application's own surface.
+NOT_ENDPOINTS: set[str] = set()
+
+
+def _walk(patterns, namespace=""):
+    for p in patterns:
+        if isinstance(p, URLResolver):
+            ns = f"{namespace}:{p.namespace}" if namespace and p.namespace else (
+                p.namespace or namespace)
+            yield from _walk(p.url_patterns, ns)
+        elif isinstance(p, URLPattern):
+            yield f"{namespace}:{p.name}" if namespace else str(p.name)
+
+
+def test_every_endpoint_is_in_the_matrix():
+    """B2: a new URL pattern or API operation fails here until the matrix lists it."""
+    names = set(_walk(get_resolver().url_patterns)) - NOT_ENDPOINTS
+    listed = {case.name for case in CASES}
+    assert names - listed == set(), "endpoints missing from the access matrix"
+    assert listed - names == set(), "matrix lists endpoints that no longer exist"
+
+
+MATRIX = [(case, persona) for case in CASES for persona in PERSONAS]
+
+
+@pytest.fixture
+def matrix_district(district):
+    """The persona district plus the targets some cases need."""
+    from jiafang.accounts.services import token_create
+    from jiafang.conftest import make_student
+    from jiafang.schools.models import FocusCategory
+
+    with scopes_disabled():
+        token, _raw = token_create(user=district.users["head_a1"], name="脚本")
+        district.token_of_head_a1 = token.pk
+        target = make_student(district.class_a1, district.families["a1_only"], "A0009", "李小")
+        district.students["a1_plain_target"] = target.pk
+        district.category_pk = FocusCategory.objects.get(code="academic").pk
+    return district
+
+
+def _request(client, case: Case, url: str, district: District):
+    method = getattr(client, case.method)
+    if case.method == "get":
+        return method(url)
+    return method(url, case.data(district))
+
+
+@pytest.mark.parametrize(("case", "persona"), MATRIX,
+                         ids=[f"{c.label}-{p}" for c, p in MATRIX])
+def test_access(case: Case, persona: str, matrix_district, client):
+    """B1, B3, B4: the persona gets exactly the expected answer; out of scope looks missing."""
+    d = matrix_district
+    if persona != "anonymous":
+        client.force_login(d.users[persona])
+    url = case.url(d)
+    response = _request(client, case, url, d)
+    assert response.status_code == case.expected(persona), (
+        f"{persona} {case.method.upper()} {url}: {response.status_code}")
+    if response.status_code == 302 and persona == "anonymous" and case.anonymous == 302 \
+            and case.name not in {"set_language"}:
+        assert response["Location"].startswith("/accounts/login/")
+    if case.expected(persona) == 404 and case.missing_url is not None:
+        missing = _request(client, case, case.missing_url(d), d)
+        assert missing.status_code == 404
+        assert missing.content == response.content, "out of scope must look like missing (B4)"
