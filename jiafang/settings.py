@@ -186,8 +186,12 @@ AXES_VERBOSE = False
 # --- sessions and cookies (NIST SP 800-63B AAL2: 30 min idle, 12 h absolute) ---------------
 SESSION_IDLE_SECONDS = env_int("JIAFANG_SESSION_IDLE_SECONDS", 30 * 60)
 SESSION_ABSOLUTE_SECONDS = env_int("JIAFANG_SESSION_ABSOLUTE_SECONDS", 12 * 60 * 60)
-SESSION_COOKIE_AGE = SESSION_IDLE_SECONDS
-SESSION_SAVE_EVERY_REQUEST = True
+# The idle and absolute limits are enforced exactly by SessionLifetimeMiddleware; the cookie and
+# the stored session outlive the idle limit slightly so the middleware sees them expire. The
+# session is re-saved at most once a minute, not on every request (fewer writes per page).
+SESSION_TOUCH_SECONDS = 60
+SESSION_COOKIE_AGE = SESSION_IDLE_SECONDS + 2 * SESSION_TOUCH_SECONDS
+SESSION_SAVE_EVERY_REQUEST = False
 SESSION_EXPIRE_AT_BROWSER_CLOSE = True
 SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_SAMESITE = "Lax"

@@ -52,7 +52,7 @@ print(json.dumps({k: getattr(s, k) for k in [
   "DEBUG", "SESSION_COOKIE_NAME", "CSRF_COOKIE_NAME", "SESSION_COOKIE_SECURE",
   "CSRF_COOKIE_SECURE", "SESSION_COOKIE_HTTPONLY", "SESSION_COOKIE_SAMESITE",
   "SECURE_SSL_REDIRECT", "SECURE_HSTS_SECONDS", "SECURE_HSTS_INCLUDE_SUBDOMAINS",
-  "SESSION_COOKIE_AGE", "SESSION_ABSOLUTE_SECONDS", "SESSION_SAVE_EVERY_REQUEST",
+  "SESSION_COOKIE_AGE", "SESSION_ABSOLUTE_SECONDS", "SESSION_IDLE_SECONDS", "SESSION_SAVE_EVERY_REQUEST",
   "API_DOCS_ENABLED", "DEMO_MODE", "PASSWORD_COMPOSITION_RULES", "PASSWORD_MAX_AGE_DAYS",
   "AXES_FAILURE_LIMIT", "SECURE_PROXY_SSL_HEADER"] if hasattr(s, k)} | {
   "first_hasher": s.PASSWORD_HASHERS[0],
@@ -83,8 +83,8 @@ def test_production_https_and_sessions(prod_settings):
     assert s["SECURE_SSL_REDIRECT"] is True
     assert s["SECURE_HSTS_SECONDS"] == 31536000 and s["SECURE_HSTS_INCLUDE_SUBDOMAINS"]
     assert s["SECURE_PROXY_SSL_HEADER"] is None  # only when JIAFANG_BEHIND_PROXY says so
-    assert s["SESSION_COOKIE_AGE"] == 30 * 60  # inactivity
-    assert s["SESSION_SAVE_EVERY_REQUEST"] is True
+    assert s["SESSION_IDLE_SECONDS"] == 30 * 60  # inactivity, enforced by middleware
+    assert s["SESSION_COOKIE_AGE"] >= s["SESSION_IDLE_SECONDS"]
     assert s["SESSION_ABSOLUTE_SECONDS"] == 12 * 60 * 60
     assert s["first_hasher"].endswith("Argon2PasswordHasher")
     assert s["AXES_FAILURE_LIMIT"] == 5
