@@ -17,6 +17,7 @@ from django_scopes import scopes_disabled
 
 from jiafang.accounts.models import Role, User
 from jiafang.accounts.services import role_grant
+from jiafang.schools.defaults import seed_focus_categories
 from jiafang.schools.models import (
     Bureau,
     Family,
@@ -109,6 +110,7 @@ def build_district() -> District:
     d.students["b_focus"] = make_student(class_b1, d.families["b"], "B0001", "陈晨")
     d.students["c_plain"] = make_student(class_c1, d.families["c"], "C0001", "周周")
 
+    seed_focus_categories(FocusCategory)  # transactional tests flush the migration's rows
     mental = FocusCategory.objects.get(code="mental_health")
     left = FocusCategory.objects.get(code="left_behind_single_parent")
     now = timezone.now()
@@ -166,3 +168,43 @@ def pytest_terminal_summary(terminalreporter):
 
     terminalreporter.write_line(
         f"access matrix: {len(MATRIX)} rows ({len(CASES)} operations x {len(PERSONAS)} personas)")
+    skipped = [r for r in terminalreporter.stats.get("skipped", [])
+               if "BROWSER TESTS SKIPPED" in str(getattr(r, "longrepr", ""))]
+    if skipped:
+        terminalreporter.write_line("")
+        terminalreporter.write_line("!" * 72, red=True, bold=True)
+        terminalreporter.write_line(
+            f"!!  {len(skipped)} BROWSER TESTS WERE SKIPPED: /usr/bin/chromium is missing.",
+            red=True, bold=True)
+        terminalreporter.write_line("!!  Install it: apt-get install -y chromium", red=True,
+                                    bold=True)
+        terminalreporter.write_line("!" * 72, red=True, bold=True)
+
+
+# --- browser tests -----------------------------------------------------------------------------
+
+CHROMIUM = "/usr/bin/chromium"
+
+
+@pytest.fixture(scope="session")
+def browser():
+    """Debian's Chromium driven by Playwright; skipped loudly (or failed in CI) without it."""
+    import os
+    from pathlib import Path
+
+    if not Path(CHROMIUM).exists():
+        if os.environ.get("JIAFANG_REQUIRE_BROWSER") == "1":
+            pytest.fail(f"{CHROMIUM} is missing and JIAFANG_REQUIRE_BROWSER=1")
+        pytest.skip(f"BROWSER TESTS SKIPPED: {CHROMIUM} not found (apt-get install chromium)")
+    os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        chromium = playwright.chromium.launch(
+            executable_path=CHROMIUM, headless=True,
+            args=["--no-sandbox", "--disable-gpu", "--disable-background-networking",
+                  "--disable-dev-shm-usage", "--no-first-run", "--disable-component-update",
+                  "--disable-sync"],
+        )
+        yield chromium
+        chromium.close()

@@ -60,7 +60,11 @@ def class_rows(user: User, school: School | None = None) -> QuerySet[SchoolClass
     head = Role.objects.filter(kind=Role.Kind.HEAD_TEACHER, school_class=OuterRef("pk"))
     classes = scoping.classes_for_user(user)
     if school is not None:
-        classes = classes.filter(school=school)
+        if school.pk in scoping.access_for(user).overview_school_ids:
+            # the overview lists every class with its figures; opening one is checked apart
+            classes = SchoolClass.objects.filter(school=school)
+        else:
+            classes = classes.filter(school=school)
     return (
         classes
         .annotate(
