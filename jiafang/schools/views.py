@@ -42,6 +42,7 @@ def school_detail(request, pk: int):
         "can_open_classes": can_open_classes,
         "can_manage_roster": scoping.can_manage_roster(request.user, school_id=school.pk),
         "can_see_focus_list": school.pk in (access.managed_school_ids | access.focus_school_ids),
+        "show_bureau_link": bool(access.bureau_school_ids),
     })
 
 
@@ -59,6 +60,7 @@ def school_focus(request, pk: int):
     return render(request, "schools/school_focus.html", {
         "school": school, "students": students, "category": category,
         "categories": FocusCategory.objects.filter(active=True),
+        "show_bureau_link": bool(access.bureau_school_ids),
     })
 
 
@@ -66,12 +68,14 @@ def school_focus(request, pk: int):
 def class_detail(request, pk: int):
     """Class roster grouped by family, siblings and focus tags visible (R3, R4)."""
     school_class = scoping.get_class_for_user(request.user, pk)
+    access = scoping.access_for(request.user)
     groups = selectors.class_roster(request.user, school_class)
     return render(request, "schools/class_detail.html", {
         "school_class": school_class, "groups": groups,
         "student_count": sum(len(g.students) for g in groups),
         "show_contacts": scoping.can_see_contacts(request.user, school_id=school_class.school_id,
                                                   class_id=school_class.pk),
+        "can_open_school": school_class.school_id in access.overview_school_ids,
     })
 
 
