@@ -22,6 +22,20 @@ class PhoneOrUsernameBackend(ModelBackend):
             return user
         return None
 
+    def user_can_authenticate(self, user) -> bool:
+        """Demo accounts (published password) can never log in outside demo mode, even if a
+        demo database is promoted to production by mistake."""
+        if is_demo_account(user) and not (settings.DEBUG or settings.DEMO_MODE):
+            return False
+        return super().user_can_authenticate(user)
+
+
+DEMO_EMAIL_DOMAIN = "demo.jiafang.invalid"
+
+
+def is_demo_account(user) -> bool:
+    return (user.email or "").endswith(f"@{DEMO_EMAIL_DOMAIN}")
+
 
 def client_ip(request) -> str:
     """REMOTE_ADDR, or the address the N trusted proxies in front of us saw (JIAFANG_PROXY_COUNT)."""

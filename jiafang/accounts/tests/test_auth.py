@@ -255,3 +255,12 @@ def test_token_scope_is_the_users_scope(district):
 def test_no_default_accounts_exist(db):
     """No account or password exists by default anywhere (only the demo creates logins)."""
     assert User.objects.count() == 0
+
+
+def test_demo_accounts_cannot_log_in_outside_demo_mode(district, settings):
+    """A demo database promoted to production by mistake: its published logins stay shut."""
+    User.objects.filter(username="head_a1").update(email="head1@demo.jiafang.invalid")
+    settings.DEBUG, settings.DEMO_MODE = False, False
+    assert _login(Client(), "head_a1").status_code == 200
+    settings.DEMO_MODE = True
+    assert _login(Client(), "head_a1").status_code == 302
