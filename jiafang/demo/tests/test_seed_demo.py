@@ -240,7 +240,8 @@ def test_more_schools_get_generated_names_and_cycling_stages():
         "一", "十", "十一", "二十", "一百零五", "二百", "一千零一十"]
 
 
-def test_head_teacher_opens_the_demo_class(client):
+def test_head_teacher_opens_the_demo_class(client, settings):
+    settings.DEMO_MODE = True  # demo logins work only in demo mode
     seed(*SMALL)
     head = User.objects.get(username="head1")
     with scopes_disabled():
