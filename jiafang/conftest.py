@@ -152,6 +152,26 @@ def district(db) -> District:
 
 
 @pytest.fixture
+def matrix_district(district):
+    """The persona district plus the targets the access matrix and header tests need."""
+    from jiafang.accounts.services import token_create
+    from jiafang.conftest import make_student
+    from jiafang.roster.services import roster_upload_create
+    from jiafang.schools.models import FocusCategory
+
+    with scopes_disabled():
+        token, _raw = token_create(user=district.users["head_a1"], name="脚本")
+        district.token_of_head_a1 = token.pk
+        target = make_student(district.class_a1, district.families["a1_only"], "A0009", "李小")
+        district.students["a1_plain_target"] = target.pk
+        district.category_pk = FocusCategory.objects.get(code="academic").pk
+        district.roster_upload = roster_upload_create(
+            school=district.school_a, by=district.users["coordinator_a"], kind="students",
+            file_name="a.csv", data="学号,姓名,班级\nA0100,某生,三(1)班\n".encode()).pk
+    return district
+
+
+@pytest.fixture
 def login(client):
     """login("head_a1") signs the test client in as that persona."""
 

@@ -2,8 +2,8 @@
 
     python scripts/fill_po.py jiafang/locale/en/LC_MESSAGES/django.po translations.json
 
-Only single-line msgids are handled; plural entries get the same text for every form. Prints the
-msgids still untranslated, so a missing translation is visible.
+Entries msgmerge marked fuzzy (its guesses from similar strings) are translated afresh. Plural
+entries get the same text for every form. Prints the msgids still untranslated.
 """
 
 import json
@@ -11,46 +11,60 @@ import re
 import sys
 
 
-def unquote(s: str) -> str:
-    return json.loads(s)
+def parse_block(block: str) -> tuple[list[str], dict[str, str]]:
+    comments, fields, key = [], {}, None
+    for line in block.splitlines():
+        if line.startswith("#"):
+            comments.append(line)
+            continue
+        match = re.match(r'^(msgid|msgid_plural|msgstr(?:\[\d\])?) (".*")$', line)
+        if match:
+            key = match.group(1)
+            fields[key] = json.loads(match.group(2))
+        elif line.startswith('"') and key:
+            fields[key] += json.loads(line)
+    return comments, fields
+
+
+def quote(value: str) -> str:
+    return json.dumps(value, ensure_ascii=False)
 
 
 def main(po_path: str, dict_path: str) -> int:
     table = json.load(open(dict_path, encoding="utf-8"))
-    lines = open(po_path, encoding="utf-8").read().split("\n")
-    out, missing, i = [], [], 0
-    while i < len(lines):
-        line = lines[i]
-        m = re.match(r'^msgid (".*")$', line)
-        if m and unquote(m.group(1)):
-            msgid = unquote(m.group(1))
-            out.append(line)
-            i += 1
-            if lines[i].startswith("msgid_plural"):
-                out.append(lines[i])
-                i += 1
-                while i < len(lines) and lines[i].startswith("msgstr["):
-                    idx = lines[i][7]
-                    current = unquote(lines[i].split(" ", 1)[1])
-                    value = current or table.get(msgid, "")
-                    out.append(f"msgstr[{idx}] {json.dumps(value, ensure_ascii=False)}")
-                    i += 1
-                if msgid not in table:
-                    missing.append(msgid)
-                continue
-            current = unquote(lines[i][7:]) if lines[i].startswith("msgstr ") else ""
-            value = current or table.get(msgid, "")
-            if not value:
-                missing.append(msgid)
-            out.append(f"msgstr {json.dumps(value, ensure_ascii=False)}")
-            i += 1
+    text = open(po_path, encoding="utf-8").read()
+    blocks = text.split("\n\n")
+    out, missing = [blocks[0]], []
+    for block in blocks[1:]:
+        comments, fields = parse_block(block)
+        msgid = fields.get("msgid")
+        if not msgid:
+            out.append(block)
             continue
-        out.append(line)
-        i += 1
-    text = "\n".join(out).replace('"Plural-Forms: nplurals=INTEGER; plural=EXPRESSION;\\n"',
-                                  '"Plural-Forms: nplurals=2; plural=(n != 1);\\n"')
-    text = re.sub(r'\n#, fuzzy\n', "\n", text, count=1)
-    open(po_path, "w", encoding="utf-8").write(text)
+        fuzzy = any(c.startswith("#, fuzzy") for c in comments)
+        comments = [c for c in comments if not c.startswith("#| ")]
+        comments = [c.replace("#, fuzzy, ", "#, ").replace(", fuzzy", "") for c in comments
+                    if c != "#, fuzzy"]
+        lines = [*comments, f"msgid {quote(msgid)}"]
+        if "msgid_plural" in fields:
+            lines.append(f"msgid_plural {quote(fields['msgid_plural'])}")
+            forms = sorted(k for k in fields if k.startswith("msgstr["))
+            current = "" if fuzzy else fields.get("msgstr[0]", "")
+            value = current or table.get(msgid, "")
+            lines += [f"{form} {quote(fields[form] if fields[form] and not fuzzy else value)}"
+                      for form in forms]
+        else:
+            current = "" if fuzzy else fields.get("msgstr", "")
+            value = current or table.get(msgid, "")
+            lines.append(f"msgstr {quote(value)}")
+        if not value:
+            missing.append(msgid)
+        out.append("\n".join(lines))
+    result = "\n\n".join(out)
+    result = result.replace('"Plural-Forms: nplurals=INTEGER; plural=EXPRESSION;\\n"',
+                            '"Plural-Forms: nplurals=2; plural=(n != 1);\\n"')
+    result = re.sub(r"^#, fuzzy\n", "", result, count=1, flags=re.MULTILINE)
+    open(po_path, "w", encoding="utf-8").write(result if result.endswith("\n") else result + "\n")
     for msgid in missing:
         print("untranslated:", msgid)
     return 0

@@ -114,6 +114,33 @@ CASES: list[Case] = [
           **{p: 403 for p in BUREAU_A | {"subject_a1"}}},
          method="post", data=lambda d: {"reason": "已好转"},
          missing_url=lambda d: f"/students/{MISSING}/focus/1/clear/"),
+    # --- roster import (principal and coordinator of the school only) --------------------
+    Case("roster:upload", "roster upload page", lambda d: f"/roster/{d.school_a.pk}/",
+         {p: 200 for p in LEADERS_A}, missing_url=lambda d: f"/roster/{MISSING}/"),
+    Case("roster:upload", "roster upload without a file", lambda d: f"/roster/{d.school_a.pk}/",
+         {p: 400 for p in LEADERS_A}, method="post", data=lambda d: {"kind": "students"},
+         missing_url=lambda d: f"/roster/{MISSING}/"),
+    Case("roster:upload_staff", "staff upload page", lambda d: f"/roster/{d.school_a.pk}/staff/",
+         {p: 200 for p in LEADERS_A}, missing_url=lambda d: f"/roster/{MISSING}/staff/"),
+    Case("roster:template", "roster template", lambda d: f"/roster/{d.school_a.pk}/template/students.xlsx",
+         {p: 200 for p in LEADERS_A},
+         missing_url=lambda d: f"/roster/{MISSING}/template/students.xlsx"),
+    Case("roster:preview", "import preview",
+         lambda d: f"/roster/{d.school_a.pk}/uploads/{d.roster_upload}/",
+         {p: 200 for p in LEADERS_A},
+         missing_url=lambda d: f"/roster/{d.school_a.pk}/uploads/{MISSING}/"),
+    Case("roster:result", "import result of a pending upload",
+         lambda d: f"/roster/{d.school_a.pk}/uploads/{d.roster_upload}/result/",
+         {p: 302 for p in LEADERS_A},
+         missing_url=lambda d: f"/roster/{d.school_a.pk}/uploads/{MISSING}/result/"),
+    Case("roster:confirm", "confirm an import",
+         lambda d: f"/roster/{d.school_a.pk}/uploads/{d.roster_upload}/confirm/",
+         {p: 302 for p in LEADERS_A}, method="post",
+         missing_url=lambda d: f"/roster/{d.school_a.pk}/uploads/{MISSING}/confirm/"),
+    Case("roster:discard", "discard an upload",
+         lambda d: f"/roster/{d.school_a.pk}/uploads/{d.roster_upload}/discard/",
+         {p: 302 for p in LEADERS_A}, method="post",
+         missing_url=lambda d: f"/roster/{d.school_a.pk}/uploads/{MISSING}/discard/"),
     # --- API --------------------------------------------------------------------------
     Case("api:openapi-json", "OpenAPI schema", lambda d: "/api/v1/openapi.json", every(200)),
     Case("api:openapi-view", "API docs", lambda d: "/api/v1/docs", every(200)),
@@ -165,22 +192,6 @@ def test_every_endpoint_is_in_the_matrix():
 
 
 MATRIX = [(case, persona) for case in CASES for persona in PERSONAS]
-
-
-@pytest.fixture
-def matrix_district(district):
-    """The persona district plus the targets some cases need."""
-    from jiafang.accounts.services import token_create
-    from jiafang.conftest import make_student
-    from jiafang.schools.models import FocusCategory
-
-    with scopes_disabled():
-        token, _raw = token_create(user=district.users["head_a1"], name="脚本")
-        district.token_of_head_a1 = token.pk
-        target = make_student(district.class_a1, district.families["a1_only"], "A0009", "李小")
-        district.students["a1_plain_target"] = target.pk
-        district.category_pk = FocusCategory.objects.get(code="academic").pk
-    return district
 
 
 def _request(client, case: Case, url: str, district: District):

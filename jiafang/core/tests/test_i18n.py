@@ -11,11 +11,23 @@ LOCALE = Path(__file__).resolve().parents[2] / "locale" / "en" / "LC_MESSAGES"
 
 
 def po_entries() -> dict[str, str]:
-    text = (LOCALE / "django.po").read_text(encoding="utf-8")
+    """msgid → msgstr (the first form of plurals), continuation lines joined."""
     entries = {}
-    for msgid, msgstr in re.findall(r'^msgid (".+")\n(?:msgid_plural .+\n)?msgstr(?:\[0\])? (".*")$',
-                                    text, re.MULTILINE):
-        entries[json.loads(msgid)] = json.loads(msgstr)
+    for block in (LOCALE / "django.po").read_text(encoding="utf-8").split("\n\n"):
+        fields: dict[str, str] = {}
+        key = None
+        for line in block.splitlines():
+            if line.startswith("#"):
+                continue
+            match = re.match(r'^(msgid|msgid_plural|msgstr(?:\[0\])?) (".*")$', line)
+            if match:
+                key = match.group(1)
+                fields[key] = json.loads(match.group(2))
+            elif line.startswith('"') and key:
+                fields[key] += json.loads(line)
+        msgid = fields.get("msgid")
+        if msgid:
+            entries[msgid] = fields.get("msgstr", fields.get("msgstr[0]", ""))
     return entries
 
 

@@ -27,14 +27,12 @@ def _assert_baseline_headers(response, url):
 
 
 @pytest.mark.parametrize("persona", ["anonymous", "coordinator_a", "head_a1"])
-def test_headers_on_every_url_including_errors(persona, district, client, settings):
+def test_headers_on_every_url_including_errors(persona, matrix_district, client, settings):
     """A2: the header baseline on every listed URL, on 404s and on error pages with DEBUG off."""
     settings.DEBUG = False
+    district = matrix_district
     if persona != "anonymous":
         client.force_login(district.users[persona])
-    district.token_of_head_a1 = 1
-    district.students["a1_plain_target"] = district.students["a1_focus"].pk
-    district.category_pk = 1
     seen = 0
     for case in CASES:
         if case.method != "get" or case.name == "accounts:token_revoke":
