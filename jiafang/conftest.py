@@ -184,6 +184,8 @@ def login(client):
 
 def pytest_terminal_summary(terminalreporter):
     """B3: print the size of the access matrix so a shrinking matrix is visible in CI logs."""
+    if hasattr(terminalreporter.config, "workerinput"):
+        return  # xdist workers: the controller prints the summary once
     from jiafang.core.tests.test_access_matrix import CASES, MATRIX, PERSONAS
 
     terminalreporter.write_line(

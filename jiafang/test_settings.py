@@ -17,3 +17,5 @@ from jiafang.settings import DATABASES  # noqa: E402
 
 # Each xdist worker gets its own PostgreSQL test database (pytest-django suffixes the name).
 DATABASES["default"].setdefault("TEST", {})
+# Live-server threads must not keep connections open past a test (teardown drops the database).
+DATABASES["default"]["CONN_MAX_AGE"] = 0
