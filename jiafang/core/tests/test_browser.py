@@ -25,7 +25,7 @@ def login(page, live_server, username):
     page.fill("#id_username", username)
     page.fill("#id_password", PASSWORD)
     page.click("button[type=submit].primary")
-    page.wait_for_load_state("domcontentloaded")
+    page.wait_for_url(lambda url: "/accounts/login/" not in url, timeout=10000)
 
 
 # persona, login with phone?, text that must be on the landing page, text that must not be

@@ -14,12 +14,6 @@ from jiafang.accounts.models import Role, User
 from jiafang.schools.models import Family, FocusFlag, Guardian, SchoolClass, Student
 
 
-@pytest.fixture(autouse=True)
-def _fast_tests(settings):
-    # Argon2 costs ~0.1 s per persona; roster tests are about rosters, not password hashing.
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
-
-
 def xlsx(rows: Sequence[Sequence[object]], *, merged: Iterable[str] = (),
          sheet_title: str = "Sheet1", number_formats: dict[str, str] | None = None,
          extra_sheets: dict[str, Sequence[Sequence[object]]] | None = None) -> bytes:

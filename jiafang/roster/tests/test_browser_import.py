@@ -46,6 +46,7 @@ def coordinator_page(live_server, browser, tmp_path):
     page.fill("#id_username", "coordinator_a")
     page.fill("#id_password", PASSWORD)
     page.click("button[type=submit].primary")
+    page.wait_for_url(lambda url: "/accounts/login/" not in url, timeout=10000)
     yield page
     context.close()
 
