@@ -28,6 +28,7 @@ from jiafang.schools.models import (
     SchoolClass,
     Student,
 )
+from jiafang.schools.services import school_figures_refresh
 
 PASSWORD = "correct-horse-battery-staple"
 _HASHES: dict[str, str] = {}
@@ -142,6 +143,7 @@ def build_district() -> District:
         role_grant(user=user, **grant)
         d.users[username] = user
     d.users["no_role"] = make_user("no_role", phone="15899999999")
+    school_figures_refresh(school_ids=[school_a.pk, school_b.pk, school_c.pk])
     return d
 
 

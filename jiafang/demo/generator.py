@@ -55,6 +55,7 @@ from jiafang.schools.models import (
     SchoolClass,
     Student,
 )
+from jiafang.schools.services import school_figures_refresh
 
 DEMO_PASSWORD = "demo-visit-2026"
 # Every demo user carries DEMO_EMAIL_DOMAIN (.invalid is reserved, RFC 2606): the marker that
@@ -639,6 +640,7 @@ def demo_build(spec: DemoSpec, *, log: Callable[[str], None] = lambda _: None) -
         writer.reserve_ids()
         builder = _Builder(spec, writer, log)
         builder.build()
+        school_figures_refresh(school_ids=School.objects.values_list("pk", flat=True))
         built = time.perf_counter()
     committed = time.perf_counter()
     result.timings = [("generate rows (Python)", built - started - writer.write_seconds),

@@ -57,7 +57,7 @@ from jiafang.schools.models import (
     SchoolClass,
     Student,
 )
-from jiafang.schools.services import focus_flag_set
+from jiafang.schools.services import focus_flag_set, school_figures_refresh
 from jiafang.schools.text import squash
 
 IMPORT_REASON = "名册导入"
@@ -741,7 +741,9 @@ def roster_import(*, school: School, file_name: str, data: bytes, by: User | Non
                                                        "school_class", "family", "updated_at"])
     for p in plan.students:
         for category in p.new_flags:
-            focus_flag_set(student=p.existing, category=category, by=by, reason=IMPORT_REASON)
+            focus_flag_set(student=p.existing, category=category, by=by, reason=IMPORT_REASON,
+                           refresh_figures=False)
+    school_figures_refresh(school_ids=[school.pk])
     return preview
 
 

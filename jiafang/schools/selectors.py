@@ -41,18 +41,29 @@ def active_flags() -> QuerySet[FocusFlag]:
 
 
 def school_rows(user: User) -> QuerySet[School]:
-    """The bureau overview: each visible school with its student, family and focus counts."""
+    """The bureau overview: each visible school with its student, family and focus counts,
+    read from the figures the write paths keep current (one row per school)."""
     return (
         scoping.schools_for_user(user)
-        .select_related("bureau")
+        .select_related("bureau", "figures")
         .annotate(
-            student_count=_count_subquery(enrolled_students(), "pk", "school"),
-            family_count=_count_subquery(enrolled_students(), "pk", "school", "family"),
-            focus_count=_count_subquery(active_flags(), "pk", "school", "student"),
-            class_count=_count_subquery(SchoolClass.objects.all(), "pk", "school"),
+            student_count=Coalesce("figures__student_count", 0),
+            family_count=Coalesce("figures__family_count", 0),
+            focus_count=Coalesce("figures__focus_count", 0),
+            class_count=Coalesce("figures__class_count", 0),
         )
         .order_by("code")
     )
+
+
+def focus_category_totals(schools: list[School]) -> list[tuple[FocusCategory, int]]:
+    """Students per focus category over these schools (rows from school_rows), from figures."""
+    totals: dict[str, int] = {}
+    for school in schools:
+        figures = getattr(school, "figures", None)
+        for category_id, n in (figures.focus_by_category if figures else {}).items():
+            totals[category_id] = totals.get(category_id, 0) + n
+    return [(c, totals.get(str(c.pk), 0)) for c in FocusCategory.objects.filter(active=True)]
 
 
 def class_rows(user: User, school: School | None = None) -> QuerySet[SchoolClass]:

@@ -1,25 +1,78 @@
 """State changes of school data that are not part of a roster import."""
 
+from collections.abc import Iterable
+
 from django.core.exceptions import ValidationError
 from django.db import transaction
+from django.db.models import Count
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django_scopes import scope
 
 from jiafang.accounts.models import User
-from jiafang.schools.models import Bureau, FocusCategory, FocusFlag, School, Student
+from jiafang.schools.models import (
+    Bureau,
+    FocusCategory,
+    FocusFlag,
+    School,
+    SchoolClass,
+    SchoolFigures,
+    Student,
+)
+
+
+@transaction.atomic
+def school_figures_refresh(*, school_ids: Iterable[int]) -> None:
+    """Recompute the headline counts of these schools (grouped queries, constant in number)."""
+    ids = sorted(set(school_ids))
+    if not ids:
+        return
+    enrolled = Student.objects.filter(school_id__in=ids, status=Student.Status.ENROLLED)
+    students = {row["school_id"]: row for row in enrolled.order_by().values("school_id").annotate(
+        students=Count("pk"), families=Count("family", distinct=True))}
+    classes = dict(SchoolClass.objects.filter(school_id__in=ids).order_by().values_list(
+        "school_id").annotate(n=Count("pk")))
+    flags = FocusFlag.objects.filter(school_id__in=ids, cleared_at=None,
+                                     student__status=Student.Status.ENROLLED).order_by()
+    focus = dict(flags.values_list("school_id").annotate(n=Count("student", distinct=True)))
+    by_category: dict[int, dict[str, int]] = {}
+    for school_id, category_id, n in flags.values_list("school_id", "category_id").annotate(
+            n=Count("student", distinct=True)):
+        by_category.setdefault(school_id, {})[str(category_id)] = n
+    existing = set(SchoolFigures.objects.with_scopes_disabled().filter(school_id__in=ids)
+                   .values_list("school_id", flat=True))
+    rows = [SchoolFigures(
+        school_id=school_id,
+        class_count=classes.get(school_id, 0),
+        student_count=students.get(school_id, {}).get("students", 0),
+        family_count=students.get(school_id, {}).get("families", 0),
+        focus_count=focus.get(school_id, 0),
+        focus_by_category=by_category.get(school_id, {}),
+        updated_at=timezone.now(),
+    ) for school_id in ids]
+    fields = ["class_count", "student_count", "family_count", "focus_count", "focus_by_category",
+              "updated_at"]
+    SchoolFigures.objects.bulk_create([r for r in rows if r.school_id not in existing])
+    SchoolFigures.objects.with_scopes_disabled().bulk_update(
+        [r for r in rows if r.school_id in existing], fields)
 
 
 @transaction.atomic
 def focus_flag_set(*, student: Student, category: FocusCategory, by: User | None,
-                   reason: str = "") -> FocusFlag:
-    """Flag a student with a focus category (R4). Idempotent: an active flag is kept as is."""
+                   reason: str = "", refresh_figures: bool = True) -> FocusFlag:
+    """Flag a student with a focus category (R4). Idempotent: an active flag is kept as is.
+
+    A batch caller (the roster import) passes refresh_figures=False and refreshes once."""
     existing = FocusFlag.objects.filter(student=student, category=category, cleared_at=None).first()
     if existing is not None:
         return existing
-    return FocusFlag.objects.create(
+    flag = FocusFlag.objects.create(
         school_id=student.school_id, student=student, category=category,
         reason=reason.strip()[:200], set_by=by, set_at=timezone.now(),
     )
+    if refresh_figures:
+        school_figures_refresh(school_ids=[student.school_id])
+    return flag
 
 
 @transaction.atomic
@@ -32,6 +85,7 @@ def focus_flag_clear(*, flag: FocusFlag, by: User | None, reason: str) -> FocusF
         flag.cleared_by = by
         flag.clear_reason = reason.strip()[:200]
         flag.save(update_fields=["cleared_at", "cleared_by", "clear_reason"])
+        school_figures_refresh(school_ids=[flag.school_id])
     return flag
 
 
@@ -52,4 +106,6 @@ def school_create(*, bureau_code: str, code: str, name: str, stage: str) -> Scho
     # setting up the district happens before any scope exists (a management command)
     school, _created = School.objects.with_scopes_disabled().update_or_create(
         code=code.strip(), defaults={"bureau": bureau, "name": name.strip(), "stage": stage})
+    with scope(school=[school.pk]):
+        school_figures_refresh(school_ids=[school.pk])
     return school

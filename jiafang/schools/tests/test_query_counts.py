@@ -12,6 +12,7 @@ from django_scopes import scopes_disabled
 
 from jiafang.conftest import make_family, make_student
 from jiafang.schools.models import FocusCategory, FocusFlag, Guardian
+from jiafang.schools.services import school_figures_refresh
 
 BUDGET = 10
 
@@ -34,6 +35,7 @@ def grow(district, n: int, start: int) -> None:
                     FocusFlag.objects.create(school=school_class.school, student=student,
                                              category=categories[i % len(categories)],
                                              set_at=timezone.now(), reason="测试")
+        school_figures_refresh(school_ids=[district.school_a.pk, district.school_b.pk])
 
 
 # (persona, url, grows): "grows" says whether the added rows appear on the page.
