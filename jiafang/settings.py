@@ -73,6 +73,7 @@ INSTALLED_APPS = [
     "django.contrib.messages",
     "django.contrib.staticfiles",
     "axes",
+    "ninja",  # serves the API docs' Swagger UI from its own static files (no CDN)
     "jiafang.core",
     "jiafang.accounts",
     "jiafang.schools",

@@ -4,6 +4,7 @@ import time
 
 from django.conf import settings
 from django.contrib.auth import logout
+from django.http import JsonResponse
 from django.shortcuts import redirect
 from django.urls import reverse
 
@@ -35,6 +36,13 @@ class BearerTokenMiddleware:
         return self.get_response(request)
 
 
+def _signed_out(request):
+    """The API answers 401 in JSON; pages go back to the login page."""
+    if request.path_info.startswith("/api/"):
+        return JsonResponse({"detail": "登录已过期，请重新登录。"}, status=401)
+    return redirect(settings.LOGIN_URL)
+
+
 class SessionLifetimeMiddleware:
     """Ends a session after 30 min without a request, and 12 h after login whatever the
     activity (NIST SP 800-63B AAL2). The last-seen time is refreshed at most once a minute."""
@@ -52,13 +60,15 @@ class SessionLifetimeMiddleware:
             if (started is not None and now - started > settings.SESSION_ABSOLUTE_SECONDS) or (
                     seen is not None and now - seen > settings.SESSION_IDLE_SECONDS):
                 logout(request)
-                return redirect(settings.LOGIN_URL)
+                return _signed_out(request)
             if started is None:
                 session["login_at"] = now
             if seen is None or now - seen > settings.SESSION_TOUCH_SECONDS:
                 session["seen_at"] = now
             if password_expired(user):
                 allowed = {reverse("accounts:password_change"), reverse("accounts:logout")}
+                if request.path_info.startswith("/api/"):
+                    return JsonResponse({"detail": "请先修改密码。"}, status=401)
                 if request.path_info not in allowed and not request.path_info.startswith("/static/"):
                     return redirect("accounts:password_change")
         return self.get_response(request)

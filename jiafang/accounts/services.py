@@ -37,12 +37,19 @@ def token_authenticate(raw: str) -> AccessToken | None:
         return None
     token = (AccessToken.objects.select_related("user")
              .filter(key_hash=hash_token(raw), revoked_at=None, user__is_active=True).first())
-    if token is None:
+    if token is None or not token_user_allowed(token.user):
         return None
     now = timezone.now()
     if token.last_used_at is None or now - token.last_used_at > timedelta(minutes=1):
         AccessToken.objects.filter(pk=token.pk).update(last_used_at=now)
     return token
+
+
+def token_user_allowed(user: User) -> bool:
+    """Tokens follow the login rules: demo accounts only in demo mode."""
+    from jiafang.accounts.backends import is_demo_account
+
+    return not is_demo_account(user) or settings.DEBUG or settings.DEMO_MODE
 
 
 @transaction.atomic

@@ -42,11 +42,13 @@ class PasswordChangeView(auth_views.PasswordChangeView):
 
 @require_http_methods(["GET", "POST"])
 def settings_page(request):
-    new_token = None
     form = TokenCreateForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
-        _token, new_token = token_create(user=request.user, name=form.cleaned_data["name"])
-        form = TokenCreateForm()
+        _token, raw = token_create(user=request.user, name=form.cleaned_data["name"])
+        # post/redirect/get: a refresh must not create another token; shown once, then gone
+        request.session["new_token"] = raw
+        return redirect("accounts:settings")
+    new_token = request.session.pop("new_token", None) if request.method == "GET" else None
     tokens = AccessToken.objects.filter(user=request.user)
     roles = request.user.roles.select_related("bureau", "school", "school_class")
     return render(request, "accounts/settings.html", {

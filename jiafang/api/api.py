@@ -134,7 +134,8 @@ def _family_out(user, family) -> dict:
     return {
         "id": family.pk, "school_id": family.school_id, "code": family.code,
         "address": family.address if show else mask_address(family.address),
-        "community": family.community, "street": family.street,
+        "community": family.community if show else "",
+        "street": family.street if show else "",
         "guardians": selectors.guardian_views(family.guardians.all(), show_contacts=show),
         "students": [{"id": s.pk, "name": s.name, "class_id": s.school_class_id,
                       "class_name": s.school_class.name} for s in family.visible_students],
@@ -251,7 +252,9 @@ def list_families(request, filters: Query[FamilyFilter]):
     if filters.school is not None:
         qs = qs.filter(school_id=filters.school)
     if filters.class_id is not None:
-        qs = qs.filter(students__school_class_id=filters.class_id).distinct()
+        # only children the user may see decide which families a class filter returns
+        qs = qs.filter(pk__in=scoping.students_for_user(request.user)
+                       .filter(school_class_id=filters.class_id).values("family_id"))
     user = request.user
     return LazyPage(
         qs.order_by("pk").prefetch_related(

@@ -119,7 +119,8 @@ class FamilyGroup:
     address: str
     guardians: list[GuardianView]
     students: list[Student] = field(default_factory=list)
-    siblings_elsewhere: list[Student] = field(default_factory=list)
+    siblings_elsewhere: list[Student] = field(default_factory=list)  # those the user may see
+    hidden_siblings: int = 0  # enrolled children of the family the user may not see
 
     @property
     def has_focus(self) -> bool:
@@ -145,12 +146,18 @@ def class_roster(user: User, school_class: SchoolClass) -> list[FamilyGroup]:
         .order_by("student_number")
     )
     family_ids = {s.family_id for s in students}
+    visible_ids = set(scoping.students_for_user(user).filter(family_id__in=family_ids)
+                      .values_list("pk", flat=True))
     siblings: dict[int, list[Student]] = {}
+    hidden: dict[int, int] = {}
     for sib in (enrolled_students().filter(family_id__in=family_ids)
                 .exclude(school_class=school_class).select_related("school_class")
                 .only("name", "family_id", "school_class__grade", "school_class__number",
                       "school_class__school_id")):
-        siblings.setdefault(sib.family_id, []).append(sib)
+        if sib.pk in visible_ids:
+            siblings.setdefault(sib.family_id, []).append(sib)
+        else:
+            hidden[sib.family_id] = hidden.get(sib.family_id, 0) + 1
     groups: dict[int, FamilyGroup] = {}
     for student in students:
         family = student.family
@@ -161,6 +168,7 @@ def class_roster(user: User, school_class: SchoolClass) -> list[FamilyGroup]:
                 address=family.address if show_contacts else mask_address(family.address),
                 guardians=guardian_views(family.guardians.all(), show_contacts=show_contacts),
                 siblings_elsewhere=siblings.get(family.pk, []),
+                hidden_siblings=hidden.get(family.pk, 0),
             )
         group.students.append(student)
     return sorted(groups.values(), key=lambda g: (not g.has_focus, g.students[0].student_number))
@@ -171,11 +179,13 @@ class StudentProfile:
     student: Student
     address: str
     guardians: list[GuardianView]
-    siblings: list[Student]
+    siblings: list[Student]  # those the user may see
+    hidden_siblings: int
     active_flags: list[FocusFlag]
     flag_history: list[FocusFlag] | None
     show_contacts: bool
     can_change_focus: bool
+    can_open_class: bool
 
 
 def student_profile(user: User, student: Student) -> StudentProfile:
@@ -186,18 +196,23 @@ def student_profile(user: User, student: Student) -> StudentProfile:
     flags = list(FocusFlag.objects.filter(student=student)
                  .select_related("category", "set_by", "cleared_by")
                  .order_by("-set_at", "-pk"))
-    siblings = list(enrolled_students().filter(family_id=student.family_id)
-                    .exclude(pk=student.pk).select_related("school_class"))
+    family = list(enrolled_students().filter(family_id=student.family_id)
+                  .exclude(pk=student.pk).select_related("school_class"))
+    visible_ids = set(scoping.students_for_user(user).filter(family_id=student.family_id)
+                      .values_list("pk", flat=True))
+    siblings = [s for s in family if s.pk in visible_ids]
     return StudentProfile(
         student=student,
         address=student.family.address if show_contacts else mask_address(student.family.address),
         guardians=guardian_views(student.family.guardians.order_by("position", "pk"),
                                  show_contacts=show_contacts),
         siblings=siblings,
+        hidden_siblings=len(family) - len(siblings),
         active_flags=[f for f in flags if f.active],
         flag_history=flags if details else None,
         show_contacts=show_contacts,
         can_change_focus=scoping.can_change_focus(user, **kwargs),
+        can_open_class=scoping.classes_for_user(user).filter(pk=student.school_class_id).exists(),
     )
 
 

@@ -23,10 +23,16 @@ from jiafang.schools.models import (
 
 @transaction.atomic
 def school_figures_refresh(*, school_ids: Iterable[int]) -> None:
-    """Recompute the headline counts of these schools (grouped queries, constant in number)."""
+    """Recompute the headline counts of these schools (grouped queries, constant in number).
+
+    The figures rows are locked first (in id order, so two writers cannot deadlock): a second
+    transaction refreshing the same school waits, then counts what the first committed."""
     ids = sorted(set(school_ids))
     if not ids:
         return
+    figures = SchoolFigures.objects.with_scopes_disabled()
+    figures.bulk_create([SchoolFigures(school_id=i) for i in ids], ignore_conflicts=True)
+    locked = list(figures.select_for_update().filter(school_id__in=ids).order_by("school_id"))
     enrolled = Student.objects.filter(school_id__in=ids, status=Student.Status.ENROLLED)
     students = {row["school_id"]: row for row in enrolled.order_by().values("school_id").annotate(
         students=Count("pk"), families=Count("family", distinct=True))}
@@ -39,22 +45,17 @@ def school_figures_refresh(*, school_ids: Iterable[int]) -> None:
     for school_id, category_id, n in flags.values_list("school_id", "category_id").annotate(
             n=Count("student", distinct=True)):
         by_category.setdefault(school_id, {})[str(category_id)] = n
-    existing = set(SchoolFigures.objects.with_scopes_disabled().filter(school_id__in=ids)
-                   .values_list("school_id", flat=True))
-    rows = [SchoolFigures(
-        school_id=school_id,
-        class_count=classes.get(school_id, 0),
-        student_count=students.get(school_id, {}).get("students", 0),
-        family_count=students.get(school_id, {}).get("families", 0),
-        focus_count=focus.get(school_id, 0),
-        focus_by_category=by_category.get(school_id, {}),
-        updated_at=timezone.now(),
-    ) for school_id in ids]
-    fields = ["class_count", "student_count", "family_count", "focus_count", "focus_by_category",
-              "updated_at"]
-    SchoolFigures.objects.bulk_create([r for r in rows if r.school_id not in existing])
-    SchoolFigures.objects.with_scopes_disabled().bulk_update(
-        [r for r in rows if r.school_id in existing], fields)
+    now = timezone.now()
+    for row in locked:
+        counted = students.get(row.school_id, {})
+        row.class_count = classes.get(row.school_id, 0)
+        row.student_count = counted.get("students", 0)
+        row.family_count = counted.get("families", 0)
+        row.focus_count = focus.get(row.school_id, 0)
+        row.focus_by_category = by_category.get(row.school_id, {})
+        row.updated_at = now
+    figures.bulk_update(locked, ["class_count", "student_count", "family_count", "focus_count",
+                                 "focus_by_category", "updated_at"])
 
 
 @transaction.atomic
@@ -62,7 +63,9 @@ def focus_flag_set(*, student: Student, category: FocusCategory, by: User | None
                    reason: str = "", refresh_figures: bool = True) -> FocusFlag:
     """Flag a student with a focus category (R4). Idempotent: an active flag is kept as is.
 
-    A batch caller (the roster import) passes refresh_figures=False and refreshes once."""
+    A batch caller (the roster import) passes refresh_figures=False and refreshes once. The
+    student row is locked first, so a double submit finds the first flag instead of failing."""
+    Student.objects.select_for_update().filter(pk=student.pk).first()
     existing = FocusFlag.objects.filter(student=student, category=category, cleared_at=None).first()
     if existing is not None:
         return existing
@@ -80,12 +83,13 @@ def focus_flag_clear(*, flag: FocusFlag, by: User | None, reason: str) -> FocusF
     """Clear a flag; the row stays as history with who, when and why."""
     if not reason.strip():
         raise ValidationError(_("请填写取消原因。"))
-    if flag.cleared_at is None:
-        flag.cleared_at = timezone.now()
-        flag.cleared_by = by
-        flag.clear_reason = reason.strip()[:200]
-        flag.save(update_fields=["cleared_at", "cleared_by", "clear_reason"])
+    now = timezone.now()
+    # only the first of two concurrent clears writes who, when and why
+    cleared = FocusFlag.objects.filter(pk=flag.pk, cleared_at=None).update(
+        cleared_at=now, cleared_by=by, clear_reason=reason.strip()[:200])
+    if cleared:
         school_figures_refresh(school_ids=[flag.school_id])
+    flag.refresh_from_db()
     return flag
 
 

@@ -211,7 +211,9 @@ def test_rotation_switch(max_age, district, client, settings):
 
 def test_token_created_on_settings_page_works_and_can_be_revoked(district, client):
     client.force_login(district.users["head_a1"])
-    page = client.post("/accounts/settings/", {"name": "班级统计"}).content.decode()
+    created = client.post("/accounts/settings/", {"name": "班级统计"})
+    assert created.status_code == 302  # post/redirect/get: a refresh creates nothing
+    page = client.get("/accounts/settings/").content.decode()
     import re
 
     raw = re.search(r'id="new-token">(jf_[^<]+)<', page).group(1)
@@ -221,8 +223,9 @@ def test_token_created_on_settings_page_works_and_can_be_revoked(district, clien
     response = api.get("/api/v1/students", HTTP_AUTHORIZATION=f"Bearer {raw}")
     assert response.status_code == 200
     assert {s["name"] for s in response.json()["items"]} == {"王小明", "李思"}
-    # the token page never shows it again
+    # the token page never shows it again, and only one token was made
     assert raw not in client.get("/accounts/settings/").content.decode()
+    assert AccessToken.objects.count() == 1
     client.post(f"/accounts/settings/tokens/{token.pk}/revoke/")
     assert api.get("/api/v1/students", HTTP_AUTHORIZATION=f"Bearer {raw}").status_code == 401
 
@@ -264,3 +267,24 @@ def test_demo_accounts_cannot_log_in_outside_demo_mode(district, settings):
     assert _login(Client(), "head_a1").status_code == 200
     settings.DEMO_MODE = True
     assert _login(Client(), "head_a1").status_code == 302
+
+
+def test_demo_account_tokens_are_refused_outside_demo_mode(district, settings):
+    User.objects.filter(username="head_a1").update(email="head1@demo.jiafang.invalid")
+    out = StringIO()
+    call_command("issue_token", "head_a1", stdout=out, stderr=StringIO())
+    api = Client(HTTP_AUTHORIZATION=f"Bearer {out.getvalue().strip()}")
+    settings.DEBUG, settings.DEMO_MODE = False, False
+    assert api.get("/api/v1/schools").status_code == 401
+    settings.DEMO_MODE = True
+    assert api.get("/api/v1/schools").status_code == 200
+
+
+def test_expired_session_on_the_api_gets_json_401(district, client):
+    _login(client, "head_a1")
+    assert client.get("/api/v1/students").status_code == 200
+    session = client.session
+    session["seen_at"] = time.time() - 31 * 60
+    session.save()
+    response = client.get("/api/v1/students")
+    assert response.status_code == 401 and "登录已过期" in response.json()["detail"]

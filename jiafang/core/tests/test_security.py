@@ -175,12 +175,50 @@ def test_lists_are_filtered_to_the_persona(persona, district, client):
     assert family_children == EXPECTED_STUDENTS[persona]
 
 
-def test_sibling_in_another_class_is_named_but_not_opened(district, client):
-    """Head teacher of 3(1) sees that 王小明's sister is in 3(2), but cannot open her page."""
+def test_sibling_out_of_scope_is_counted_not_named(district, client):
+    """B5: the head teacher of 3(1) learns 王小明 has a sibling at school (one visit covers the
+    family) but not who, since 王小红 in 3(2) is outside their scope; her leaders see her name."""
     client.force_login(district.users["head_a1"])
-    page = client.get(f"/classes/{district.class_a1.pk}/").content.decode()
-    assert "王小红" in page and "三年级(2)班" in page
+    for url in (f"/classes/{district.class_a1.pk}/",
+                f"/students/{district.students['a1_sibling'].pk}/"):
+        page = client.get(url).content.decode()
+        assert "王小红" not in page and "同家庭另有 1 个孩子在本校其他班级" in page
     assert client.get(f"/students/{district.students['a2_sibling'].pk}/").status_code == 404
+    client.force_login(district.users["mental_a"])  # sees flagged 王小红, not her brother
+    page = client.get(f"/students/{district.students['a2_sibling'].pk}/").content.decode()
+    assert "王小明" not in page and "同家庭另有 1 个孩子" in page
+    assert "三年级(2)班</a>" not in page  # no breadcrumb to a class page they cannot open
+    client.force_login(district.users["principal_a"])
+    page = client.get(f"/classes/{district.class_a1.pk}/").content.decode()
+    assert "王小红（三年级(2)班）" in page
+
+
+def test_family_class_filter_reveals_no_hidden_children(district, client):
+    """B5: asking for families of a class you cannot see answers nothing."""
+    client.force_login(district.users["mental_a"])
+    families = client.get(f"/api/v1/families?class={district.class_a2.pk}").json()["items"]
+    assert [s["name"] for f in families for s in f["students"]] == ["王小红"]
+    assert client.get(f"/api/v1/families?class={district.class_a1.pk}").json()["count"] == 1
+
+
+def test_community_and_street_are_hidden_with_the_address(district, client):
+    """B6: community and street narrow a home down: masked with the address."""
+    client.force_login(district.users["subject_a1"])
+    for url in (f"/classes/{district.class_a1.pk}/",
+                f"/students/{district.students['a1_sibling'].pk}/",
+                f"/api/v1/families/{district.families['siblings'].pk}"):
+        assert "塘桥社区" not in client.get(url).content.decode(), url
+
+
+def test_api_docs_are_served_from_our_own_static_files(district, client):
+    """The interactive docs work on an intranet: no CDN, no inline script."""
+    client.force_login(district.users["head_a1"])
+    page = client.get("/api/v1/docs").content.decode()
+    assert "/static/ninja/swagger-ui-bundle.js" in page
+    assert "cdn" not in page.lower()
+    from jiafang.core.tests.test_security import live_elements
+
+    assert live_elements(page) == []
 
 
 # --- B8 mass assignment -------------------------------------------------------------------
@@ -241,7 +279,8 @@ def live_elements(html: str) -> list[str]:
 
     class Parser(HTMLParser):
         def handle_starttag(self, tag, attrs):
-            if tag == "script" and not dict(attrs).get("src"):
+            kind = (dict(attrs).get("type") or "").lower()
+            if tag == "script" and not dict(attrs).get("src") and kind != "application/json":
                 found.append("inline <script>")
             if tag == "img":
                 found.append("<img>")
