@@ -157,6 +157,7 @@ def district(db) -> District:
 def matrix_district(district):
     """The persona district plus the targets the access matrix and header tests need."""
     from jiafang.accounts.services import token_create
+    from jiafang.campaigns.services import campaign_field_add
     from jiafang.conftest import make_student
     from jiafang.roster.services import roster_upload_create
     from jiafang.schools.models import FocusCategory
@@ -170,7 +171,22 @@ def matrix_district(district):
         district.roster_upload = roster_upload_create(
             school=district.school_a, by=district.users["coordinator_a"], kind="students",
             file_name="a.csv", data="学号,姓名,班级\nA0100,某生,三(1)班\n".encode()).pk
+        district.campaign = make_campaign(district)
+        district.campaign_field = campaign_field_add(
+            campaign=district.campaign, by=district.users["bureau_officer"], label="家访反思",
+            kind="text").pk
     return district
+
+
+def make_campaign(district, *, bureau=None, today=None, **changes):
+    """A campaign of the persona bureau with the notice's defaults (all schools take part)."""
+    from jiafang.campaigns.defaults import campaign_defaults
+    from jiafang.campaigns.services import campaign_create
+
+    values = {**campaign_defaults(today or timezone.localdate()), **changes}
+    with scopes_disabled():
+        return campaign_create(bureau=bureau or district.bureau,
+                               by=district.users["bureau_officer"], **values)
 
 
 @pytest.fixture

@@ -78,6 +78,7 @@ INSTALLED_APPS = [
     "jiafang.accounts",
     "jiafang.schools",
     "jiafang.roster",
+    "jiafang.campaigns",
     "jiafang.api",
     "jiafang.demo",
 ]

@@ -11,6 +11,7 @@ urlpatterns = [
     path("i18n/setlang/", login_not_required(set_language), name="set_language"),
     path("accounts/", include("jiafang.accounts.urls")),
     path("roster/", include("jiafang.roster.urls")),
+    path("campaigns/", include("jiafang.campaigns.urls")),
     path("api/v1/", api.urls),
     path("", include("jiafang.schools.urls")),
 ]

@@ -9,12 +9,19 @@ from datetime import date
 
 from django.conf import settings
 from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied
+from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db.models import Prefetch
 from django.http import Http404
-from ninja import Field, NinjaAPI, Query, Schema
+from django.utils import timezone
+from ninja import Field, NinjaAPI, Query, Schema, Status
+from ninja.errors import HttpError
 from ninja.pagination import LimitOffsetPagination, paginate
 from ninja.security import HttpBearer, django_auth
 
+from jiafang.campaigns import selectors as campaign_selectors
+from jiafang.campaigns import services as campaign_services
+from jiafang.campaigns.defaults import campaign_defaults
 from jiafang.schools import scoping, selectors
 from jiafang.schools.models import FocusCategory, FocusFlag, Guardian, Student
 from jiafang.schools.text import mask_address
@@ -271,3 +278,157 @@ def get_family(request, family_id: int):
                                 Prefetch("guardians", queryset=Guardian.objects.order_by("position")))
               .get())
     return _family_out(request.user, family)
+
+
+# --- campaigns (R2, R24) ------------------------------------------------------------------
+
+class CampaignFieldOut(Schema):
+    key: str
+    label: str
+    kind: str
+    choices: list[str]
+    required: bool
+    fixed: bool
+
+
+class CampaignOut(Schema):
+    id: int
+    bureau_id: int
+    bureau_name: str
+    name: str
+    starts_on: date
+    ends_on: date
+    plan_due_on: date
+    summary_due_on: date
+    counting_forms: list[str]
+    all_schools: bool
+    school_ids: list[int] = Field(description="参加学校中你可见的学校；全部学校参加时为空")
+    archived: bool
+    is_current: bool
+
+
+class CampaignDetailOut(CampaignOut):
+    form: list[CampaignFieldOut] = Field(description="记录表字段：附件2的固定字段在前，教育局增加的字段在后")
+
+
+class CampaignIn(Schema):
+    bureau_id: int | None = Field(None, description="省略时为你所在的教育局")
+    name: str | None = Field(None, max_length=100, description="省略时按通知默认")
+    starts_on: date | None = None
+    ends_on: date | None = None
+    plan_due_on: date | None = None
+    summary_due_on: date | None = None
+    counting_forms: list[str] | None = Field(None, description="in_person, phone, video, at_school")
+    all_schools: bool = True
+    school_ids: list[int] = []
+
+
+class CampaignPatch(Schema):
+    name: str | None = Field(None, max_length=100)
+    starts_on: date | None = None
+    ends_on: date | None = None
+    plan_due_on: date | None = None
+    summary_due_on: date | None = None
+    counting_forms: list[str] | None = None
+    all_schools: bool | None = None
+    school_ids: list[int] | None = None
+    archived: bool | None = None
+
+
+class ErrorOut(Schema):
+    detail: str
+    errors: dict[str, list[str]] = {}
+
+
+def _campaign_out(user, campaign, *, current_ids: set[int], form: bool = False) -> dict:
+    schools, _others = campaign_selectors.participating_schools(user, campaign) \
+        if not campaign.all_schools else ([], 0)
+    out = {
+        "id": campaign.pk, "bureau_id": campaign.bureau_id, "bureau_name": campaign.bureau.name,
+        "name": campaign.name, "starts_on": campaign.starts_on, "ends_on": campaign.ends_on,
+        "plan_due_on": campaign.plan_due_on, "summary_due_on": campaign.summary_due_on,
+        "counting_forms": campaign.counting_forms, "all_schools": campaign.all_schools,
+        "school_ids": [s.pk for s in schools], "archived": campaign.archived,
+        "is_current": campaign.pk in current_ids,
+    }
+    if form:
+        out["form"] = [{"key": f.key, "label": f.label, "kind": f.kind, "choices": f.choices,
+                        "required": f.required, "fixed": f.fixed}
+                       for f in campaign_selectors.record_form_fields(campaign)]
+    return out
+
+
+def _current_ids(user) -> set[int]:
+    return {c.pk for c in campaign_selectors.campaign_list(user).current}
+
+
+def _invalid(error: DjangoValidationError):
+    messages = error.message_dict if hasattr(error, "error_dict") else {"__all__": error.messages}
+    first = next(iter(messages.values()))[0]
+    return Status(422, {"detail": first, "errors": messages})
+
+
+def _forbidden(call):
+    try:
+        return call()
+    except PermissionDenied:
+        raise HttpError(403, "无权修改家访活动。") from None
+
+
+@api.get("/campaigns", response=list[CampaignOut], tags=["campaigns"])
+@paginate(Pagination)
+def list_campaigns(request):
+    """Campaigns you may read: the current one of each bureau first, then the history."""
+    listing = campaign_selectors.campaign_list(request.user)
+    current_ids = {c.pk for c in listing.current}
+    return [_campaign_out(request.user, c, current_ids=current_ids)
+            for c in listing.current + listing.history]
+
+
+@api.get("/campaigns/{campaign_id}", response=CampaignDetailOut, tags=["campaigns"])
+def get_campaign(request, campaign_id: int):
+    """One campaign with its record form (`form`: the fixed fields of 附件2, then the extras)."""
+    campaign = campaign_selectors.get_campaign_for_user(request.user, campaign_id)
+    return _campaign_out(request.user, campaign, current_ids=_current_ids(request.user), form=True)
+
+
+@api.post("/campaigns", response={201: CampaignDetailOut, 422: ErrorOut}, tags=["campaigns"])
+def create_campaign(request, payload: CampaignIn):
+    """Bureau officers: create a campaign; omitted settings follow the notice for the year."""
+    bureaus = _forbidden(lambda: campaign_selectors.bureaus_for_create(request.user))
+    if payload.bureau_id is None:
+        bureau = campaign_selectors.default_bureau_for_user(request.user)
+    else:
+        bureau = bureaus.filter(pk=payload.bureau_id).first()
+    if bureau is None:
+        raise Http404
+    defaults = campaign_defaults(payload.starts_on or timezone.localdate())
+    data = {key: getattr(payload, key) if getattr(payload, key) is not None else defaults[key]
+            for key in ("name", "starts_on", "ends_on", "plan_due_on", "summary_due_on",
+                        "counting_forms")}
+    try:
+        campaign = campaign_services.campaign_create(
+            bureau=bureau, by=request.user, all_schools=payload.all_schools,
+            school_ids=payload.school_ids, **data)
+    except DjangoValidationError as error:
+        return _invalid(error)
+    return Status(201, _campaign_out(request.user, campaign,
+                                     current_ids=_current_ids(request.user), form=True))
+
+
+@api.patch("/campaigns/{campaign_id}", response={200: CampaignDetailOut, 422: ErrorOut},
+           tags=["campaigns"])
+def update_campaign(request, campaign_id: int, payload: CampaignPatch):
+    """Bureau officers: change some settings of a campaign of their bureau."""
+    campaign = _forbidden(
+        lambda: campaign_selectors.get_campaign_for_change(request.user, campaign_id))
+    changes = payload.dict(exclude_unset=True)
+    school_ids = changes.pop("school_ids", None)
+    changes = {k: v for k, v in changes.items() if v is not None}
+    try:
+        campaign = campaign_services.campaign_update(campaign=campaign, by=request.user,
+                                                     school_ids=school_ids, **changes)
+    except DjangoValidationError as error:
+        return _invalid(error)
+    return Status(200, _campaign_out(request.user, campaign,
+                                     current_ids=_current_ids(request.user), form=True))

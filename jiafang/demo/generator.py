@@ -44,6 +44,9 @@ from django_scopes import scopes_disabled
 
 from jiafang.accounts.backends import DEMO_EMAIL_DOMAIN
 from jiafang.accounts.models import Role, User
+from jiafang.campaigns.defaults import campaign_defaults
+from jiafang.campaigns.models import Campaign
+from jiafang.campaigns.services import campaign_create, campaign_field_add
 from jiafang.demo import names
 from jiafang.schools.models import (
     Bureau,
@@ -630,6 +633,21 @@ class _Builder:
         }[relation]()
 
 
+DEMO_CAMPAIGN_FIELDS = [("家访反思", "text"), ("跟进措施", "text"), ("家长签名确认", "yes_no")]
+
+
+def demo_campaign(today: dt.date | None = None) -> Campaign:
+    """The district's current campaign: the notice's defaults plus three extra record fields."""
+    district = Bureau.objects.get(code=DISTRICT_CODE)
+    officer = User.objects.filter(roles__kind=Role.Kind.BUREAU_OFFICER,
+                                  roles__bureau=district).order_by("pk").first()
+    campaign = campaign_create(bureau=district, by=officer,
+                               **campaign_defaults(today or timezone.localdate()))
+    for label, kind in DEMO_CAMPAIGN_FIELDS:
+        campaign_field_add(campaign=campaign, by=officer, label=label, kind=kind)
+    return campaign
+
+
 def demo_build(spec: DemoSpec, *, log: Callable[[str], None] = lambda _: None) -> DemoResult:
     """Build the demo district in one transaction. The caller checks it does not exist yet."""
     spec.validate()
@@ -641,6 +659,7 @@ def demo_build(spec: DemoSpec, *, log: Callable[[str], None] = lambda _: None) -
         builder = _Builder(spec, writer, log)
         builder.build()
         school_figures_refresh(school_ids=School.objects.values_list("pk", flat=True))
+        demo_campaign()
         built = time.perf_counter()
     committed = time.perf_counter()
     result.timings = [("generate rows (Python)", built - started - writer.write_seconds),

@@ -20,6 +20,7 @@ from django.db.models import ProtectedError, Q, RestrictedError
 from django_scopes import scopes_disabled
 
 from jiafang.accounts.models import Role, User
+from jiafang.campaigns.models import Campaign
 from jiafang.demo.generator import (
     CITY_CODE,
     DEMO_EMAIL_DOMAIN,
@@ -150,6 +151,7 @@ def demo_reset(*, log: Callable[[str], None] = lambda _: None) -> dict[str, int]
         querysets = [
             Role.objects.filter(Q(school_id__in=school_ids) | Q(bureau_id__in=bureau_ids)),
             User.objects.filter(email__endswith=f"@{DEMO_EMAIL_DOMAIN}"),
+            Campaign.objects.filter(bureau_id__in=bureau_ids),
             School.objects.filter(pk__in=school_ids),
             *(Bureau.objects.filter(code=code) for code in DEMO_BUREAU_CODES),
         ]

@@ -7,6 +7,7 @@ from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_POST
 
+from jiafang.campaigns.selectors import current_campaign_for_school
 from jiafang.schools import scoping, selectors
 from jiafang.schools.forms import FocusClearForm, FocusFlagForm
 from jiafang.schools.models import FocusCategory, FocusFlag
@@ -41,6 +42,7 @@ def school_detail(request, pk: int):
         "can_manage_roster": scoping.can_manage_roster(request.user, school_id=school.pk),
         "can_see_focus_list": school.pk in (access.managed_school_ids | access.focus_school_ids),
         "show_bureau_link": bool(access.bureau_school_ids),
+        "campaign": current_campaign_for_school(request.user, school),
     })
 
 

@@ -7,6 +7,7 @@ Out of scope answers exactly what a non-existent id answers (B4).
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
@@ -14,6 +15,7 @@ import pytest
 from django.urls import URLPattern, URLResolver, get_resolver
 from django_scopes import scopes_disabled
 
+from jiafang.campaigns.defaults import campaign_defaults
 from jiafang.conftest import District
 from jiafang.schools.models import FocusFlag
 
@@ -24,6 +26,9 @@ PERSONAS = [
 ]
 BUREAU_A = {"bureau_officer", "city_officer"}
 LEADERS_A = {"principal_a", "coordinator_a"}
+# Everyone with a role at a school of the persona bureau: they read its campaign, not change it.
+STAFF = LEADERS_A | {"head_a1", "head_a2", "subject_a1", "mental_a", "safety_a", "principal_b",
+                     "coordinator_b", "head_b1"}
 MISSING = 987654
 
 
@@ -41,6 +46,7 @@ class Case:
     anonymous: int = 302
     data: Callable[[District], dict] = field(default=lambda d: {})
     missing_url: Callable[[District], str] | None = None
+    content_type: str | None = None  # "application/json" for API writes
 
     def expected(self, persona: str) -> int:
         if persona == "anonymous":
@@ -63,6 +69,24 @@ def _flag_url(d: District) -> str:
         flag = FocusFlag.objects.get(student=d.students["a1_focus"], cleared_at=None)
     return f"/students/{d.students['a1_focus'].pk}/focus/{flag.pk}/clear/"
 
+
+def _campaign_form(d: District) -> dict:
+    values = campaign_defaults(dt.date(2027, 1, 1))
+    return {"bureau": d.bureau.pk, "name": values["name"], "counting_forms": ["in_person"],
+            "all_schools": "on", **{k: values[k].isoformat() for k in (
+                "starts_on", "ends_on", "plan_due_on", "summary_due_on")}}
+
+
+def _cid(d: District) -> int:
+    return d.campaign.pk
+
+
+def _field_url(suffix: str = "") -> Callable[[District], str]:
+    return lambda d: f"/campaigns/{d.campaign.pk}/fields/{d.campaign_field}/{suffix}"
+
+
+CAMPAIGN_READERS = BUREAU_A | STAFF
+CAMPAIGN_CHANGE = {**{p: 403 for p in STAFF}}
 
 CASES: list[Case] = [
     # --- public and personal pages -------------------------------------------------------
@@ -141,6 +165,36 @@ CASES: list[Case] = [
          lambda d: f"/roster/{d.school_a.pk}/uploads/{d.roster_upload}/discard/",
          {p: 302 for p in LEADERS_A}, method="post",
          missing_url=lambda d: f"/roster/{d.school_a.pk}/uploads/{MISSING}/discard/"),
+    # --- campaigns (bureau officers change; the bureau's school staff read) ---------------
+    Case("campaigns:list", "campaign list", lambda d: "/campaigns/",
+         every(200, but={"no_role": 404})),
+    Case("campaigns:create", "new campaign page", lambda d: "/campaigns/new/",
+         {**{p: 200 for p in BUREAU_A | {"other_officer"}}, **CAMPAIGN_CHANGE}),
+    Case("campaigns:create", "create a campaign", lambda d: "/campaigns/new/",
+         {**{p: 302 for p in BUREAU_A}, "other_officer": 400, **CAMPAIGN_CHANGE},
+         method="post", data=_campaign_form),
+    Case("campaigns:detail", "campaign page", lambda d: f"/campaigns/{_cid(d)}/",
+         {p: 200 for p in CAMPAIGN_READERS}, missing_url=lambda d: f"/campaigns/{MISSING}/"),
+    Case("campaigns:edit", "campaign edit page", lambda d: f"/campaigns/{_cid(d)}/edit/",
+         {**{p: 200 for p in BUREAU_A}, **CAMPAIGN_CHANGE},
+         missing_url=lambda d: f"/campaigns/{MISSING}/edit/"),
+    Case("campaigns:edit", "edit a campaign", lambda d: f"/campaigns/{_cid(d)}/edit/",
+         {**{p: 302 for p in BUREAU_A}, **CAMPAIGN_CHANGE}, method="post", data=_campaign_form,
+         missing_url=lambda d: f"/campaigns/{MISSING}/edit/"),
+    Case("campaigns:field_add", "add a record field", lambda d: f"/campaigns/{_cid(d)}/fields/",
+         {**{p: 302 for p in BUREAU_A}, **CAMPAIGN_CHANGE}, method="post",
+         data=lambda d: {"label": "跟进措施", "kind": "text"},
+         missing_url=lambda d: f"/campaigns/{MISSING}/fields/"),
+    Case("campaigns:field_edit", "record field edit page", _field_url(),
+         {**{p: 200 for p in BUREAU_A}, **CAMPAIGN_CHANGE},
+         missing_url=lambda d: f"/campaigns/{MISSING}/fields/{MISSING}/"),
+    Case("campaigns:field_move", "move a record field", _field_url("move/"),
+         {**{p: 302 for p in BUREAU_A}, **CAMPAIGN_CHANGE}, method="post",
+         data=lambda d: {"direction": "down"},
+         missing_url=lambda d: f"/campaigns/{MISSING}/fields/{MISSING}/move/"),
+    Case("campaigns:field_remove", "remove a record field", _field_url("remove/"),
+         {**{p: 302 for p in BUREAU_A}, **CAMPAIGN_CHANGE}, method="post",
+         missing_url=lambda d: f"/campaigns/{MISSING}/fields/{MISSING}/remove/"),
     # --- API --------------------------------------------------------------------------
     Case("api:openapi-json", "OpenAPI schema", lambda d: "/api/v1/openapi.json", every(200)),
     Case("api:openapi-view", "API docs", lambda d: "/api/v1/docs", every(200)),
@@ -167,6 +221,19 @@ CASES: list[Case] = [
          lambda d: f"/api/v1/families/{d.families['siblings'].pk}",
          {p: 200 for p in BUREAU_A | LEADERS_A | {"head_a1", "head_a2", "subject_a1", "mental_a"}},
          anonymous=401, missing_url=lambda d: f"/api/v1/families/{MISSING}"),
+    Case("api:list_campaigns", "API campaigns", lambda d: "/api/v1/campaigns", every(200),
+         anonymous=401),
+    Case("api:get_campaign", "API campaign", lambda d: f"/api/v1/campaigns/{_cid(d)}",
+         {p: 200 for p in CAMPAIGN_READERS}, anonymous=401,
+         missing_url=lambda d: f"/api/v1/campaigns/{MISSING}"),
+    Case("api:create_campaign", "API create a campaign", lambda d: "/api/v1/campaigns",
+         {**{p: 201 for p in BUREAU_A}, **CAMPAIGN_CHANGE}, method="post", anonymous=401,
+         data=lambda d: {"bureau_id": d.bureau.pk, "starts_on": "2027-03-01"},
+         content_type="application/json"),
+    Case("api:update_campaign", "API change a campaign", lambda d: f"/api/v1/campaigns/{_cid(d)}",
+         {**{p: 200 for p in BUREAU_A}, **CAMPAIGN_CHANGE}, method="patch", anonymous=401,
+         data=lambda d: {"name": "改名后的活动"}, content_type="application/json",
+         missing_url=lambda d: f"/api/v1/campaigns/{MISSING}"),
 ]
 
 # Patterns that are not part of the application's own surface.
@@ -198,6 +265,8 @@ def _request(client, case: Case, url: str, district: District):
     method = getattr(client, case.method)
     if case.method == "get":
         return method(url)
+    if case.content_type:
+        return method(url, case.data(district), content_type=case.content_type)
     return method(url, case.data(district))
 
 
