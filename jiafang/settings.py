@@ -79,6 +79,7 @@ INSTALLED_APPS = [
     "jiafang.schools",
     "jiafang.roster",
     "jiafang.campaigns",
+    "jiafang.visits",
     "jiafang.api",
     "jiafang.demo",
 ]

@@ -1,0 +1,371 @@
+"""Scoped reads of visits and coverage for pages, API and exports (R3, R4, R17).
+
+Every function starts from the scoping layer (`jiafang.schools.scoping`) and runs a constant
+number of queries whatever the amount of data (tests assert it). The campaign is passed in
+already checked by the caller (`campaigns.selectors.get_campaign_for_user`); the school or
+class likewise (`scoping.get_school_for_user`, `get_class_for_user`).
+
+Coverage semantics: a student is visited when a record of a counting form inside the campaign
+period names them (`StudentVisitStatus.visited`); a family is visited when any of its enrolled
+children is; totals are enrolled students and their families. A declined family is counted as
+declined, never as visited.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections import defaultdict
+from dataclasses import dataclass, field
+
+from django.db.models import Count, Exists, OuterRef
+from django.http import Http404
+
+from jiafang.accounts.models import Role, User
+from jiafang.campaigns.models import Campaign
+from jiafang.campaigns.selectors import campaign_school_choices
+from jiafang.schools import scoping
+from jiafang.schools.models import (
+    GRADE_NAMES,
+    Family,
+    FocusCategory,
+    FocusFlag,
+    School,
+    SchoolClass,
+    SchoolFigures,
+    Student,
+)
+from jiafang.visits.models import CampaignSchoolFigures, StudentVisitStatus, Visit, VisitCompanion
+from jiafang.visits.services import LOCAL_TZ
+
+ENROLLED = Student.Status.ENROLLED
+
+
+@dataclass
+class Counts:
+    students_total: int = 0
+    students_visited: int = 0
+    families_total: int = 0
+    families_visited: int = 0
+    families_declined: int = 0
+
+    @property
+    def students_rate(self) -> float:
+        return self.students_visited / self.students_total if self.students_total else 0.0
+
+    @property
+    def families_rate(self) -> float:
+        return self.families_visited / self.families_total if self.families_total else 0.0
+
+
+@dataclass
+class _Tally:
+    """Counts of students and distinct families, built from per-student rows."""
+
+    students: int = 0
+    students_visited: int = 0
+    families: set = field(default_factory=set)
+    families_visited: set = field(default_factory=set)
+    families_declined: set = field(default_factory=set)
+
+    def add(self, family_id: int, visited: bool, family_visited: bool,
+            family_declined: bool) -> None:
+        self.students += 1
+        self.students_visited += visited
+        self.families.add(family_id)
+        if family_visited:
+            self.families_visited.add(family_id)
+        elif family_declined:
+            self.families_declined.add(family_id)
+
+    def counts(self) -> Counts:
+        return Counts(self.students, self.students_visited, len(self.families),
+                      len(self.families_visited), len(self.families_declined))
+
+
+@dataclass
+class TeacherRow:
+    user: User
+    led: int  # recorded counting visits led
+    joined: int  # as companion (同行教师)
+    is_principal: bool
+
+
+@dataclass
+class SchoolCoverage:
+    school: School
+    campaign: Campaign
+    totals: Counts
+    by_grade: list[tuple[int, str, Counts]]
+    by_class: list[tuple[SchoolClass, Counts]]
+    by_category: list[tuple[FocusCategory, Counts]]
+    by_teacher: list[TeacherRow]
+    principal_visits: int
+
+
+def coverage_for_school(user: User, school: School, campaign: Campaign) -> SchoolCoverage:
+    """Coverage of one school as far as the user may see it (a head teacher: their class), at
+    school, grade, class, focus category and teacher level. Live counts over one school's
+    enrolled students (a few thousand rows at most); visited from StudentVisitStatus."""
+    if school.pk not in scoping.access_for(user).school_ids:
+        raise Http404
+    statuses = StudentVisitStatus.objects.filter(campaign=campaign, student=OuterRef("pk"))
+    rows = list(
+        scoping.students_for_user(user).filter(school=school, status=ENROLLED)
+        .annotate(visited=Exists(statuses.filter(visited=True)),
+                  declined=Exists(statuses.filter(declined=True)))
+        .order_by().values_list("pk", "school_class_id", "family_id", "visited", "declined"))
+    family_visited = {f for _s, _c, f, visited, _d in rows if visited}
+    family_declined = {f for _s, _c, f, _v, declined in rows if declined}
+    classes = {c.pk: c for c in SchoolClass.objects.filter(
+        pk__in={c for _s, c, _f, _v, _d in rows})}
+    categories = list(FocusCategory.objects.filter(active=True))
+    flags: dict[int, set[int]] = defaultdict(set)
+    for student_id, category_id in FocusFlag.objects.filter(
+            school=school, cleared_at=None, student_id__in=[r[0] for r in rows]
+    ).values_list("student_id", "category_id"):
+        flags[student_id].add(category_id)
+    total, by_grade, by_class = _Tally(), defaultdict(_Tally), defaultdict(_Tally)
+    by_category: dict[int, _Tally] = defaultdict(_Tally)
+    for student_id, class_id, family_id, visited, _declined in rows:
+        args = (family_id, visited, family_id in family_visited, family_id in family_declined)
+        total.add(*args)
+        by_grade[classes[class_id].grade].add(*args)
+        by_class[class_id].add(*args)
+        for category_id in flags.get(student_id, ()):
+            by_category[category_id].add(*args)
+
+    visits = (Visit.objects.filter(campaign=campaign, school=school, status=Visit.Status.DONE,
+                                   record__counts=True)
+              .filter(family__in=scoping.families_for_user(user)))
+    led = dict(visits.order_by().values_list("lead_id").annotate(n=Count("pk")))
+    joined = dict(VisitCompanion.objects.filter(visit__in=visits).order_by()
+                  .values_list("user_id").annotate(n=Count("visit", distinct=True)))
+    principal_ids = set(Role.objects.filter(school=school, kind=Role.Kind.PRINCIPAL)
+                        .values_list("user_id", flat=True))
+    teachers = User.objects.filter(pk__in=set(led) | set(joined)).order_by("full_name", "pk")
+    by_teacher = [TeacherRow(t, led.get(t.pk, 0), joined.get(t.pk, 0), t.pk in principal_ids)
+                  for t in teachers]
+    return SchoolCoverage(
+        school=school, campaign=campaign, totals=total.counts(),
+        by_grade=[(g, GRADE_NAMES.get(g, f"{g}年级"), by_grade[g].counts())
+                  for g in sorted(by_grade)],
+        by_class=[(classes[c], by_class[c].counts())
+                  for c in sorted(by_class, key=lambda c: (classes[c].grade, classes[c].number))],
+        by_category=[(cat, by_category[cat.pk].counts()) for cat in categories],
+        by_teacher=by_teacher,
+        principal_visits=sum(led.get(pk, 0) for pk in principal_ids),
+    )
+
+
+@dataclass
+class SchoolCoverageRow:
+    school: School
+    students_total: int
+    students_visited: int
+    families_total: int
+    families_visited: int
+    focus_total: int
+    focus_visited: int
+    families_declined: int
+    principal_visits: int
+    by_category: dict[str, tuple[int, int]]  # {category id: (total, visited)}
+
+
+@dataclass
+class BureauCoverage:
+    campaign: Campaign
+    schools: list[SchoolCoverageRow]
+    totals: Counts
+    focus_total: int
+    focus_visited: int
+    principal_visits: int
+    by_category: list[tuple[FocusCategory, int, int]]  # (category, total, visited)
+
+
+def participating_school_ids(campaign: Campaign):
+    """A queryset of the ids of the schools taking part in the campaign."""
+    if campaign.all_schools:
+        return campaign_school_choices(campaign.bureau).values("pk")
+    return campaign.participations.values("school_id")
+
+
+def coverage_for_bureau(user: User, campaign: Campaign) -> BureauCoverage:
+    """Coverage per school and in total, and per focus category, over the participating schools
+    the user may see. Reads one SchoolFigures and one CampaignSchoolFigures row per school."""
+    schools = list(scoping.schools_for_user(user)
+                   .filter(pk__in=participating_school_ids(campaign))
+                   .select_related("figures").order_by("code"))
+    ids = [s.pk for s in schools]
+    campaign_figures = {f.school_id: f for f in CampaignSchoolFigures.objects.filter(
+        campaign=campaign, school_id__in=ids)}
+    categories = list(FocusCategory.objects.filter(active=True))
+    rows = []
+    totals = Counts()
+    focus_total = focus_visited = principal_visits = 0
+    category_totals: dict[str, list[int]] = defaultdict(lambda: [0, 0])
+    for school in schools:
+        try:
+            base = school.figures
+        except SchoolFigures.DoesNotExist:
+            base = SchoolFigures(school=school)
+        figures = campaign_figures.get(school.pk) or CampaignSchoolFigures(
+            campaign=campaign, school=school)
+        by_category = {}
+        for key in set(base.focus_by_category) | set(figures.by_category_visited):
+            pair = (base.focus_by_category.get(key, 0), figures.by_category_visited.get(key, 0))
+            by_category[key] = pair
+            category_totals[key][0] += pair[0]
+            category_totals[key][1] += pair[1]
+        rows.append(SchoolCoverageRow(
+            school=school, students_total=base.student_count,
+            students_visited=figures.students_visited, families_total=base.family_count,
+            families_visited=figures.families_visited, focus_total=base.focus_count,
+            focus_visited=figures.focus_students_visited,
+            families_declined=figures.families_declined,
+            principal_visits=figures.principal_visits, by_category=by_category))
+        totals.students_total += base.student_count
+        totals.students_visited += figures.students_visited
+        totals.families_total += base.family_count
+        totals.families_visited += figures.families_visited
+        totals.families_declined += figures.families_declined
+        focus_total += base.focus_count
+        focus_visited += figures.focus_students_visited
+        principal_visits += figures.principal_visits
+    return BureauCoverage(
+        campaign=campaign, schools=rows, totals=totals, focus_total=focus_total,
+        focus_visited=focus_visited, principal_visits=principal_visits,
+        by_category=[(c, *category_totals.get(str(c.pk), (0, 0))) for c in categories])
+
+
+@dataclass
+class FamilyToVisit:
+    family: Family
+    students: list[Student]  # the family's enrolled children in this class
+    focus_categories: list[FocusCategory]
+    next_visit: Visit | None  # the earliest proposed or confirmed visit
+    declined_reason: str = ""
+
+    @property
+    def is_focus(self) -> bool:
+        return bool(self.focus_categories)
+
+
+@dataclass
+class FamiliesToVisit:
+    pending: list[FamilyToVisit]  # focus families first
+    declined: list[FamilyToVisit]
+    visited_count: int
+
+
+def families_to_visit(user: User, school_class: SchoolClass,
+                      campaign: Campaign) -> FamiliesToVisit:
+    """The head teacher's to-do list: the class's families not yet visited in this campaign,
+    focus families first; families that declined are listed separately."""
+    statuses = StudentVisitStatus.objects.filter(campaign=campaign,
+                                                 student__family=OuterRef("family_id"))
+    students = list(
+        scoping.students_for_user(user).filter(school_class=school_class, status=ENROLLED)
+        .annotate(family_visited=Exists(statuses.filter(visited=True)),
+                  family_declined=Exists(statuses.filter(declined=True)))
+        .select_related("family").order_by("family_id", "student_number"))
+    flags: dict[int, list[FocusCategory]] = defaultdict(list)
+    for flag in FocusFlag.objects.filter(student__in=[s.pk for s in students], cleared_at=None
+                                         ).select_related("category"):
+        flags[flag.student_id].append(flag.category)
+    family_ids = {s.family_id for s in students}
+    open_visits: dict[int, Visit] = {}
+    declined_reasons: dict[int, str] = {}
+    for visit in (Visit.objects.filter(campaign=campaign, family_id__in=family_ids,
+                                       status__in=[Visit.Status.PROPOSED, Visit.Status.CONFIRMED,
+                                                   Visit.Status.DECLINED])
+                  .select_related("lead").order_by("scheduled_at", "pk")):
+        if visit.status == Visit.Status.DECLINED:
+            declined_reasons[visit.family_id] = visit.status_reason
+        else:
+            open_visits.setdefault(visit.family_id, visit)
+    grouped: dict[int, FamilyToVisit] = {}
+    visited: set[int] = set()
+    declined_ids: set[int] = set()
+    for s in students:
+        if s.family_visited:
+            visited.add(s.family_id)
+            continue
+        if s.family_declined:
+            declined_ids.add(s.family_id)
+        row = grouped.setdefault(s.family_id, FamilyToVisit(
+            family=s.family, students=[], focus_categories=[],
+            next_visit=open_visits.get(s.family_id),
+            declined_reason=declined_reasons.get(s.family_id, "")))
+        row.students.append(s)
+        for category in flags.get(s.pk, []):
+            if category not in row.focus_categories:
+                row.focus_categories.append(category)
+    ordered = sorted(grouped.values(), key=lambda r: (not r.is_focus,
+                                                     r.students[0].student_number))
+    return FamiliesToVisit(
+        pending=[r for r in ordered if r.family.pk not in declined_ids],
+        declined=[r for r in ordered if r.family.pk in declined_ids],
+        visited_count=len(visited))
+
+
+@dataclass
+class WeekRow:
+    starts_on: dt.date
+    families_visited: int
+    cumulative: int
+
+
+@dataclass
+class Progress:
+    weeks: list[WeekRow]
+    families_total: int
+    outside_period: int  # families first visited outside the period (should be 0)
+
+
+def progress_by_week(user: User, school: School, campaign: Campaign) -> Progress:
+    """Families visited per week (Monday to Sunday) over the campaign period, by the first visit
+    that counted for the family; for the progress chart against the weeks left."""
+    if school.pk not in scoping.access_for(user).school_ids:
+        raise Http404
+    visible = scoping.students_for_user(user).filter(school=school, status=ENROLLED)
+    families_total = visible.order_by().values("family_id").distinct().count()
+    first: dict[int, dt.datetime] = {}
+    for family_id, visited_at in (
+            StudentVisitStatus.objects.filter(campaign=campaign, visited=True,
+                                              student__in=visible.values("pk"))
+            .values_list("student__family_id", "visited_at")):
+        if family_id not in first or visited_at < first[family_id]:
+            first[family_id] = visited_at
+    start = campaign.starts_on - dt.timedelta(days=campaign.starts_on.weekday())
+    weeks: list[WeekRow] = []
+    day = start
+    while day <= campaign.ends_on:
+        weeks.append(WeekRow(day, 0, 0))
+        day += dt.timedelta(days=7)
+    outside = 0
+    for visited_at in first.values():
+        index = (visited_at.astimezone(LOCAL_TZ).date() - start).days // 7
+        if 0 <= index < len(weeks):
+            weeks[index].families_visited += 1
+        else:
+            outside += 1
+    running = 0
+    for week in weeks:
+        running += week.families_visited
+        week.cumulative = running
+    return Progress(weeks=weeks, families_total=families_total, outside_period=outside)
+
+
+def visits_for_user(user: User):
+    """Visits of families the user may see (start of every visit list and lookup)."""
+    return Visit.objects.filter(family__in=scoping.families_for_user(user))
+
+
+def get_visit_for_user(user: User, pk: object) -> Visit:
+    """The visit, or 404 when it is missing or out of the user's scope."""
+    try:
+        return (visits_for_user(user).select_related("family", "lead", "campaign")
+                .get(pk=int(str(pk))))
+    except (ValueError, TypeError, Visit.DoesNotExist):
+        raise Http404 from None
+
