@@ -7,6 +7,8 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.files.uploadedfile import InMemoryUploadedFile
 from django.core.files.uploadhandler import FileUploadHandler, StopUpload
+from django.http import QueryDict
+from django.utils.datastructures import MultiValueDict
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
@@ -21,20 +23,27 @@ class InMemoryRosterUploadHandler(FileUploadHandler):
     """Streams an upload into memory up to ROSTER_MAX_UPLOAD_BYTES, never to a temporary file
     (SECURITY E8: Django's default spools files over FILE_UPLOAD_MAX_MEMORY_SIZE to disk).
 
-    A bigger file stops the upload (the rest of the body is read and dropped, memory stays
-    bounded) and sets `too_big`, so the view can answer 413 with a clear message.
+    The limit is for the whole request, and a request holds one file: a bigger upload stops
+    (the rest of the body is read and dropped, memory stays bounded) and sets `too_big`, so the
+    view can answer 413; a second file stops it before a byte of that file is kept and sets
+    `too_many` (400). Without this, one request could have 100 files of 10 MB buffered.
     """
 
     def __init__(self, request=None):
         super().__init__(request)
         self.too_big = False
+        self.too_many = False
+        self.files = 0
         self.buffer = BytesIO()
-        self.received = 0
+        self.received = 0  # bytes of all the files in the request
 
     def new_file(self, *args, **kwargs):
+        self.files += 1
+        if self.files > 1:
+            self.too_many = True
+            raise StopUpload(connection_reset=False)
         super().new_file(*args, **kwargs)
         self.buffer = BytesIO()
-        self.received = 0
 
     def receive_data_chunk(self, raw_data, start):
         self.received += len(raw_data)
@@ -51,6 +60,21 @@ class InMemoryRosterUploadHandler(FileUploadHandler):
             file=self.buffer, field_name=self.field_name, name=self.file_name,
             content_type=self.content_type, size=file_size, charset=self.charset,
             content_type_extra=self.content_type_extra)
+
+
+class UnreadBodyUploadHandler(FileUploadHandler):
+    """For an upload refused before its body was read: the body is never parsed. (Django's 404
+    page runs the CSRF check, which would read the multipart body with the default handlers;
+    it finds no form data instead, and the answer is the same 404.)"""
+
+    def handle_raw_input(self, input_data, META, content_length, boundary, encoding=None):
+        return QueryDict(), MultiValueDict()
+
+    def receive_data_chunk(self, raw_data, start):  # pragma: no cover - never reached
+        return None
+
+    def file_complete(self, file_size):  # pragma: no cover - never reached
+        return None
 
 
 class UploadForm(forms.Form):

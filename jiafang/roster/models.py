@@ -4,7 +4,9 @@ The bytes are kept in the database (no temporary files, SECURITY E8) only while 
 pending; importing or discarding it empties `content`, and pending uploads older than
 `PENDING_RETENTION` are emptied by `roster_uploads_purge` (run on every new upload and by the
 `purge_roster_uploads` command). The row itself stays as the record of who imported what, when,
-with the result's figures (PIPL Art. 56 processing record).
+with the result's figures (PIPL Art. 56 processing record); the result's warnings and the names of
+the people absent from the file (names, phone numbers) are stripped from `summary` by the same
+purge once the import is older than `PENDING_RETENTION`.
 """
 
 from datetime import timedelta

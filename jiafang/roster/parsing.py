@@ -8,8 +8,11 @@ number, a date typed five ways, a class written as 三(2)班 or 3.2), what the s
 Files are the ones schools really have: .xlsx saved by Excel, WPS or LibreOffice (title rows and
 merged cells above the header, numbers and dates as cells of any type) and .csv in UTF-8 (with or
 without BOM), GBK/GB18030 or UTF-16, delimited by commas, tabs or semicolons. Everything is read
-in memory (no temporary files, SECURITY E8) and hostile files are refused before they are opened
-(zip size and member count, defusedxml, a row cap: SECURITY E6).
+in memory (no temporary files, SECURITY E8), and what a file can cost is bounded whatever it holds
+(SECURITY E2, E6): zip size and member count, and the elements of every XML part openpyxl parses
+whole, are checked before it is opened (defusedxml parses); worksheets are read row by row by
+`_sheet_rows`, never below LAST_ROW, only the header's columns once the header is found, keeping
+only non-blank rows.
 
 Row numbers in messages are the numbers the user sees at the left of the sheet in Excel/WPS:
 1-based, title rows included.
@@ -23,21 +26,41 @@ import datetime as dt
 import io
 import re
 import zipfile
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
 import openpyxl
 from defusedxml import DefusedXmlException
 from django.utils.translation import gettext as _
+from openpyxl.reader.excel import ExcelReader
+from openpyxl.styles.stylesheet import apply_stylesheet
+from openpyxl.utils.cell import column_index_from_string, coordinate_to_tuple
+from openpyxl.worksheet._reader import WorkSheetParser
+from openpyxl.xml.constants import SHARED_STRINGS, SHEET_MAIN_NS, WORKSHEET_TYPE
+from openpyxl.xml.functions import iterparse
 
 from jiafang.schools.text import normalize, split_list, squash
 
 MAX_ROWS = 20_000
 HEADER_SCAN_ROWS = 15
+MIN_HEADER_SCORE = 2  # distinct known columns a header row needs
+MAX_COLUMNS = 256  # columns looked at for the header (Excel 2003's last column, IV)
+BLANK_ROWS_ALLOWED = 5_000  # blank rows between the data rows
+LAST_ROW = HEADER_SCAN_ROWS + MAX_ROWS + BLANK_ROWS_ALLOWED  # a sheet is never read below it
 MAX_SHEETS_SCANNED = 10
 ZIP_MAX_UNCOMPRESSED = 100 * 1024 * 1024
 ZIP_MAX_MEMBERS = 1000
+# XML elements (each "<" counted) openpyxl may hold at once, however well the file compresses.
+XML_MAX_ELEMENTS = 100_000  # styles, workbook, relationships, theme …
+SHARED_STRINGS_MAX_ELEMENTS = 1_000_000  # about 250,000 distinct texts
+ROW_MAX_ELEMENTS = 100_000  # one worksheet row with all it holds (Excel: at most 16,384 cells)
+# Elements read from the worksheets in all (the XML parser is pure Python, ~10 µs an element):
+# 20,000 rows of 50 columns of text fit.
+SHEETS_MAX_ELEMENTS = 4_000_000
+MAX_MERGED = 100_000
+SCAN_CHUNK = 1024 * 1024
+SCAN_MARGIN = 4096
 
 ERROR = "error"
 WARNING = "warning"
@@ -568,10 +591,14 @@ class FileRefused(Exception):
 
 @dataclass
 class RawSheet:
-    """The cells of one sheet: rows[i] is sheet row i + 1."""
+    """The non-blank rows of one sheet, in order: (sheet row number, {0-based column: value}).
+
+    Sparse on purpose: a blank row or an empty cell costs nothing, however far apart the filled
+    ones are (SECURITY E6).
+    """
 
     title: str
-    rows: list[list[Any]]
+    rows: list[tuple[int, dict[int, Any]]]
     merged: list[tuple[int, int, int, int]] = field(default_factory=list)  # 1-based, inclusive
 
 
@@ -600,20 +627,67 @@ def read_raw(file_name: str, data: bytes, *, fields: tuple[Field, ...] = STUDENT
                       % {"ext": ext or file_name})
 
 
+def _damaged() -> FileRefused:
+    return FileRefused(_("文件不是有效的 Excel 工作簿（.xlsx），可能已损坏。请在 Excel 或 WPS 中"
+                         "重新保存后上传。"))
+
+
+def _bloated() -> FileRefused:
+    return FileRefused(_("文件中的格式、样式或其他内容过多，出于安全原因拒绝处理。请把名册复制到"
+                         "一个新建的工作簿（粘贴时选择“只粘贴数值”）后重新上传。"))
+
+
+def _is_sheet_part(name: str) -> bool:
+    """xl/worksheets/sheet1.xml: read by `_sheet_rows`, which bounds its memory itself."""
+    prefix = "xl/worksheets/"
+    return name.startswith(prefix) and name.endswith(".xml") and "/" not in name[len(prefix):]
+
+
+def _looks_like_xml(head: bytes) -> bool:
+    """Could an XML parser read this part? (Pictures and other binary parts are never parsed.)"""
+    if head.startswith((codecs.BOM_UTF8, codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+        return True
+    stripped = head.lstrip(b" \t\r\n\x00")
+    return not stripped or stripped.startswith(b"<")
+
+
+def _check_elements(archive: zipfile.ZipFile, member: zipfile.ZipInfo | str, limit: int) -> None:
+    """Refuse an XML part with more than `limit` elements (each "<" counted), reading it in
+    chunks: openpyxl parses such a part whole, and a few hundred kilobytes of <xf/> compress from
+    hundreds of megabytes that would become gigabytes of objects."""
+    count = 0
+    first = True
+    with archive.open(member) as stream:
+        while chunk := stream.read(SCAN_CHUNK):
+            if first and not _looks_like_xml(chunk):
+                return
+            first = False
+            count += chunk.count(b"<")
+            if count > limit:
+                raise _bloated()
+
+
 def check_zip(data: bytes) -> None:
-    """Refuse a zip bomb before openpyxl opens it (SECURITY E6)."""
+    """Refuse a zip bomb or an XML bomb before openpyxl opens it (SECURITY E6)."""
     try:
         with zipfile.ZipFile(io.BytesIO(data)) as archive:
             members = archive.infolist()
-    except (zipfile.BadZipFile, zipfile.LargeZipFile, OSError, ValueError):
-        raise FileRefused(_("文件不是有效的 Excel 工作簿（.xlsx），可能已损坏。请在 Excel 或 WPS 中"
-                            "重新保存后上传。")) from None
-    if len(members) > ZIP_MAX_MEMBERS or sum(m.file_size for m in members) > ZIP_MAX_UNCOMPRESSED:
-        raise FileRefused(_("文件解压后过大或包含的部件过多，出于安全原因拒绝处理。请只保留名册"
-                            "工作表后重新保存。"))
-    if not any(m.filename == "xl/workbook.xml" for m in members):
-        raise FileRefused(_("文件不是有效的 Excel 工作簿（.xlsx），可能已损坏。请在 Excel 或 WPS 中"
-                            "重新保存后上传。"))
+            if (len(members) > ZIP_MAX_MEMBERS
+                    or sum(m.file_size for m in members) > ZIP_MAX_UNCOMPRESSED):
+                raise FileRefused(_("文件解压后过大或包含的部件过多，出于安全原因拒绝处理。请只保留"
+                                    "名册工作表后重新保存。"))
+            if not any(m.filename == "xl/workbook.xml" for m in members):
+                raise _damaged()
+            for member in members:
+                if member.is_dir() or _is_sheet_part(member.filename):
+                    continue
+                limit = (SHARED_STRINGS_MAX_ELEMENTS if member.filename.endswith(
+                    "sharedStrings.xml") else XML_MAX_ELEMENTS)
+                _check_elements(archive, member, limit)
+    except FileRefused:
+        raise
+    except Exception:  # a damaged archive: bad CRC, truncated, encrypted, unknown compression
+        raise _damaged() from None
 
 
 def _too_many_rows() -> FileRefused:
@@ -625,31 +699,196 @@ def _is_blank(row: Iterable[Any]) -> bool:
     return all(v is None or (isinstance(v, str) and not v.strip()) for v in row)
 
 
-def _header_score(rows: list[list[Any]], index: dict[str, Field]) -> tuple[int, int]:
-    """(best number of distinct fields matched by one row, that row's index)."""
-    best = (0, -1)
-    for i, row in enumerate(rows[:HEADER_SCAN_ROWS]):
-        keys = {f.key for f in (match_header(v, index) for v in row) if f is not None}
+def _header_score(rows: list[tuple[int, dict[int, Any]]], index: dict[str, Field]
+                  ) -> tuple[int, int]:
+    """(best number of distinct fields matched by one of the first rows, that row's number)."""
+    best = (0, 0)
+    for number, cells in rows:
+        if number > HEADER_SCAN_ROWS:
+            break
+        keys = {f.key for f in (match_header(v, index) for v in cells.values()) if f is not None}
         if len(keys) > best[0]:
-            best = (len(keys), i)
+            best = (len(keys), number)
     return best
 
 
-_MERGE_RE = re.compile(rb'<(?:\w+:)?mergeCell\b[^>]*?\bref="[A-Z]{1,3}(\d+)')
+@dataclass
+class _Book:
+    archive: zipfile.ZipFile
+    sheets: list[tuple[str, str, str]]  # (title, state, path of the worksheet XML)
+    cells: WorkSheetParser  # types a cell's value: shared strings, date formats, 1900/1904
+    elements: int = 0  # read so far from the worksheets
 
 
-def _merged_below(data: bytes, row: int) -> bool:
-    """Does any worksheet have a merged block starting below `row`? A plain byte search over the
-    sheet XML (no parsing): a title merged above the header needs no second pass."""
-    with zipfile.ZipFile(io.BytesIO(data)) as archive:
-        for info in archive.infolist():
-            if not info.filename.startswith("xl/worksheets/"):
+def _open_book(data: bytes) -> _Book:
+    """Everything of the workbook but its worksheets, which `_sheet_rows` reads row by row.
+
+    openpyxl's own read-only worksheets are not used: they read a sheet without a <dimension>
+    whole just to size it, pad every row to its last cell and every gap with empty rows, and keep
+    each row element read until the end; `load_workbook(read_only=False)` loads everything.
+    """
+    reader = ExcelReader(io.BytesIO(data), read_only=True, data_only=True, keep_links=False)
+    try:
+        reader.read_manifest()
+        # check_zip did not count the parts in xl/worksheets/: one declared as something else
+        # (shared strings, the workbook) would be parsed whole by openpyxl.
+        for part in reader.package.Override:
+            name = part.PartName.lstrip("/")
+            if _is_sheet_part(name) and part.ContentType != WORKSHEET_TYPE:
+                _check_elements(reader.archive, name, SHARED_STRINGS_MAX_ELEMENTS
+                                if part.ContentType == SHARED_STRINGS else XML_MAX_ELEMENTS)
+        reader.read_strings()
+        reader.read_workbook()
+        apply_stylesheet(reader.archive, reader.wb)
+        sheets = [(sheet.name, sheet.state, rel.target)
+                  for sheet, rel in reader.parser.find_sheets()
+                  if rel.target in reader.valid_files and "chartsheet" not in rel.Type]
+    except BaseException:
+        reader.archive.close()
+        raise
+    wb = reader.wb
+    cells = WorkSheetParser(None, reader.shared_strings, data_only=True, epoch=wb.epoch,
+                            date_formats=wb._date_formats,
+                            timedelta_formats=wb._timedelta_formats)
+    return _Book(archive=reader.archive, sheets=sheets, cells=cells)
+
+
+_ROW_TAG = f"{{{SHEET_MAIN_NS}}}row"
+_CELL_TAG = f"{{{SHEET_MAIN_NS}}}c"
+_DATA_TAG = f"{{{SHEET_MAIN_NS}}}sheetData"
+
+
+def _row_number(element, previous: int) -> int:
+    text = element.get("r")
+    if text is None:
+        return previous + 1
+    value = float(text)
+    if not value.is_integer() or value <= previous:
+        raise ValueError("rows out of order")  # Excel writes them in order: a damaged file
+    return int(value)
+
+
+def _row_values(book: _Book, element, number: int, columns: set[int] | None) -> dict[int, Any]:
+    """{0-based column: value} of the row's non-empty cells in `columns` (or the first
+    MAX_COLUMNS): other cells are skipped before their value is even read."""
+    parser = book.cells
+    parser.row_counter = number
+    values: dict[int, Any] = {}
+    column = 0
+    for cell in element:
+        if cell.tag != _CELL_TAG:
+            continue
+        ref = cell.get("r")
+        column = coordinate_to_tuple(ref)[1] if ref else column + 1
+        if (column - 1 not in columns) if columns is not None else column > MAX_COLUMNS:
+            continue
+        parser.col_counter = column - 1
+        value = parser.parse_cell(cell)["value"]
+        if value is not None:
+            values[column - 1] = value
+    return values
+
+
+def _sheet_rows(book: _Book, path: str, *, first_row: int, last_row: int,
+                columns: set[int] | None) -> Iterator[tuple[int, dict[int, Any]]]:
+    """(number, values) of the sheet's non-blank rows from first_row to last_row.
+
+    Memory and time stay bounded whatever the XML holds: every element is dropped as soon as it
+    has been read; reading stops after last_row or the end of the rows; a row holding more than
+    ROW_MAX_ELEMENTS elements, a sheet with more than XML_MAX_ELEMENTS outside its rows, or a
+    file with more than SHEETS_MAX_ELEMENTS in the sheets read is refused.
+    """
+    stack: list[Any] = []
+    in_row = False
+    inside = outside = 0
+    number = 0
+    with book.archive.open(path) as source:
+        for event, element in iterparse(source, events=("start", "end")):
+            if event == "start":
+                stack.append(element)
+                book.elements += 1
+                if book.elements > SHEETS_MAX_ELEMENTS:
+                    raise FileRefused(_("名册的单元格过多，出于安全原因拒绝处理。请删除不需要的列"
+                                        "和工作表，或按年级拆分后分批导入。"))
+                if len(stack) == 3 and element.tag == _ROW_TAG and stack[1].tag == _DATA_TAG:
+                    in_row = True
+                elif in_row:
+                    inside += 1
+                    if inside > ROW_MAX_ELEMENTS:
+                        raise _bloated()
+                else:
+                    outside += 1
+                    if outside > XML_MAX_ELEMENTS:
+                        raise _bloated()
                 continue
-            content = archive.read(info)
-            if b"mergeCell" in content and any(int(m.group(1)) > row
-                                                for m in _MERGE_RE.finditer(content)):
-                return True
-    return False
+            stack.pop()
+            if len(stack) == 2:  # a row in <sheetData>, or a <col>, <selection> …
+                if in_row:
+                    in_row, inside = False, 0
+                    number = _row_number(element, number)
+                    if number > last_row:
+                        return
+                    if number >= first_row:
+                        values = _row_values(book, element, number, columns)
+                        if not _is_blank(values.values()):
+                            yield number, values
+                stack[-1].remove(element)
+            elif len(stack) == 1:
+                if element.tag == _DATA_TAG:
+                    return  # what follows the rows (merged ranges …) is read by _scan_sheet_xml
+                stack[-1].remove(element)
+
+
+# Cells below LAST_ROW that hold something, and merged ranges: found by a byte search over the
+# sheet's XML, read in chunks (the rows parsed stop at LAST_ROW, and the merged ranges come
+# after the rows). Excel, WPS and LibreOffice write every cell's reference.
+_SCAN_RE = re.compile(
+    rb"<(?:[\w.-]+:)?(?:"
+    rb"c\s(?:[^>]*?\s)?r\s*=\s*[\"']([A-Z]{1,3})(\d{%d,})[\"'][^>]*>\s*<(?:[\w.-]+:)?(?:v|is|f)[\s/>]"
+    rb"|mergeCell\s(?:[^>]*?\s)?ref\s*=\s*[\"']([A-Z]{1,3})(\d+)(?::([A-Z]{1,3})(\d+))?[\"'])"
+    % len(str(LAST_ROW)))
+
+
+def _scan_sheet_xml(book: _Book, path: str, columns: set[int]
+                    ) -> list[tuple[int, int, int, int]]:
+    """The sheet's merged ranges; FileRefused if a column read has a value below LAST_ROW."""
+    merged: list[tuple[int, int, int, int]] = []
+    count = 0
+    carry = b""
+    with book.archive.open(path) as source:
+        while True:
+            chunk = source.read(SCAN_CHUNK)
+            buffer = carry + chunk
+            if chunk:  # keep the last tag (and what may follow it) for the next round
+                cut = buffer.rfind(b"<", 1, max(1, len(buffer) - SCAN_MARGIN))
+                if cut < 1:
+                    cut = max(0, len(buffer) - SCAN_MARGIN)
+            else:
+                cut = len(buffer)
+            for match in _SCAN_RE.finditer(buffer):
+                if match.start() >= cut:
+                    break
+                letters, digits, first, top, last, bottom = match.groups()
+                if letters is not None:
+                    row = int(digits)
+                    if row > LAST_ROW and column_index_from_string(letters.decode()) - 1 in columns:
+                        raise FileRefused(_(
+                            "第 %(row)s 行（%(cell)s 单元格）还有内容，超出了读取范围：数据须在第 "
+                            "%(last)s 行以内（最多 %(max)s 行数据）。请删除多余的内容，或拆分后分批"
+                            "导入。") % {"row": row, "cell": f"{letters.decode()}{row}",
+                                       "last": LAST_ROW, "max": MAX_ROWS})
+                    continue
+                count += 1
+                if count > MAX_MERGED:
+                    raise FileRefused(_("合并单元格过多（超过 %(n)s 个），无法读取。请取消合并单元格"
+                                        "后重新上传。") % {"n": MAX_MERGED})
+                rows = sorted((int(top), int(bottom or top)))
+                cols = sorted(column_index_from_string(c.decode()) for c in (first, last or first))
+                if rows[0] <= LAST_ROW:
+                    merged.append((rows[0], cols[0], rows[1], cols[1]))
+            if not chunk:
+                return merged
+            carry = buffer[cut:]
 
 
 def _read_xlsx(data: bytes, fields: tuple[Field, ...]) -> RawSheet:
@@ -658,32 +897,48 @@ def _read_xlsx(data: bytes, fields: tuple[Field, ...]) -> RawSheet:
         raise FileRefused(_("服务器未启用安全的 XML 解析（defusedxml），无法读取 .xlsx。"))
     index = _synonym_index(fields)
     try:
-        # Pass 1, streaming (read-only): choose the roster sheet and read its values, refusing
-        # a huge sheet after at most MAX_ROWS rows instead of loading it whole.
-        book = openpyxl.load_workbook(io.BytesIO(data), read_only=True, data_only=True)
+        book = _open_book(data)
         try:
-            title, rows = _choose_sheet(book, index)
+            return _read_book(book, index)
         finally:
-            book.close()
-        merged: list[tuple[int, int, int, int]] = []
-        header_row = _header_score(rows, index)[1] + 1
-        if _merged_below(data, header_row):
-            # Pass 2, only for merged cells in the data (a class written once for its students):
-            # read-only mode does not report merged ranges.
-            book = openpyxl.load_workbook(io.BytesIO(data), read_only=False, data_only=True)
-            try:
-                merged = [(r.min_row, r.min_col, r.max_row, r.max_col)
-                          for r in book[title].merged_cells.ranges]
-            finally:
-                book.close()
+            book.archive.close()
     except FileRefused:
         raise
-    except Exception as problem:  # openpyxl raises many kinds on a damaged file
+    except Exception as problem:  # openpyxl and the XML parser raise many kinds on a damaged file
         if _caused_by(problem, DefusedXmlException):
             raise FileRefused(_("文件包含不允许的 XML 实体定义，出于安全原因拒绝处理。")) from None
-        raise FileRefused(_("文件不是有效的 Excel 工作簿（.xlsx），可能已损坏。请在 Excel 或 WPS 中"
-                            "重新保存后上传。")) from None
-    return RawSheet(title=title, rows=rows, merged=merged)
+        raise _damaged() from None
+
+
+def _read_book(book: _Book, index: dict[str, Field]) -> RawSheet:
+    """The roster sheet: its first rows to find the header, then only the header's columns."""
+    title, path, rows = _choose_sheet(book, index)
+    score, header_row = _header_score(rows, index)
+    if score < MIN_HEADER_SCORE:
+        return RawSheet(title=title, rows=rows)  # read_table says what is missing
+    header = dict(rows)[header_row]
+    columns = {pos for pos, value in header.items() if match_header(value, index) is not None}
+    merged = [m for m in _scan_sheet_xml(book, path, columns) if m[0] > header_row]
+    # A block merged across a column read takes its value from its first column.
+    wanted = columns | {m[1] - 1 for m in merged
+                        if any(m[1] - 1 <= pos <= m[3] - 1 for pos in columns)}
+    for number, values in _sheet_rows(book, path, first_row=HEADER_SCAN_ROWS + 1,
+                                      last_row=LAST_ROW, columns=wanted):
+        rows.append((number, values))
+        if len(rows) > MAX_ROWS + HEADER_SCAN_ROWS:
+            raise _too_many_rows()
+    last_row, width = rows[-1][0], max(wanted) + 1
+    clamped = []
+    area = 0
+    for min_row, min_col, max_row, max_col in merged:
+        if min_row > last_row or min_col > width:
+            continue
+        block = (min_row, min_col, min(max_row, last_row), min(max_col, width))
+        area += (block[2] - block[0] + 1) * (block[3] - block[1] + 1)
+        if area > (last_row - header_row) * width:  # only overlapping blocks cover more
+            raise FileRefused(_("合并单元格互相重叠，文件可能已损坏。请取消合并单元格后重新上传。"))
+        clamped.append(block)
+    return RawSheet(title=title, rows=rows, merged=clamped)
 
 
 def _caused_by(problem: BaseException, kind: type[BaseException]) -> bool:
@@ -697,37 +952,23 @@ def _caused_by(problem: BaseException, kind: type[BaseException]) -> bool:
     return False
 
 
-def _choose_sheet(book, index: dict[str, Field]) -> tuple[str, list[list[Any]]]:
-    """The sheet whose header matches best, and its rows up to the last non-empty one."""
-    best_title, best_score = None, -1
-    for sheet in book.worksheets[:MAX_SHEETS_SCANNED]:
-        # Some exporters write a wrong <dimension> (often "A1"); read-only mode would trust it
-        # and stop early. Read what is there instead.
-        sheet.reset_dimensions()
-        head = [list(r) for r in sheet.iter_rows(max_row=HEADER_SCAN_ROWS, values_only=True)]
+def _choose_sheet(book: _Book, index: dict[str, Field]
+                  ) -> tuple[str, str, list[tuple[int, dict[int, Any]]]]:
+    """The sheet whose header matches best: its title, XML path and first rows."""
+    best: tuple[int, str, str, list[tuple[int, dict[int, Any]]]] | None = None
+    for title, state, path in book.sheets[:MAX_SHEETS_SCANNED]:
+        # The sheet's <dimension> is not trusted (some exporters write "A1"): rows are read as
+        # they are, and never beyond what is needed.
+        head = list(_sheet_rows(book, path, first_row=1, last_row=HEADER_SCAN_ROWS,
+                                columns=None))
         score = _header_score(head, index)[0]
-        if getattr(sheet, "sheet_state", "visible") != "visible":
+        if state != "visible":
             score -= 1
-        if score > best_score:
-            best_title, best_score = sheet.title, score
-    if best_title is None:
+        if best is None or score > best[0]:
+            best = (score, title, path, head)
+    if best is None:
         raise FileRefused(_("文件里没有工作表。"))
-    rows: list[list[Any]] = []
-    non_empty = last_row = 0
-    for number, row in enumerate(book[best_title].iter_rows(values_only=True), start=1):
-        if _is_blank(row):
-            if number - last_row <= 1000:  # keep short gaps; long empty tails are dropped
-                rows.append(list(row))
-            continue
-        if len(rows) < number - 1:
-            rows.extend([] for _gap in range(number - 1 - len(rows)))
-        rows.append(list(row))
-        non_empty += 1
-        last_row = number
-        if non_empty > MAX_ROWS + HEADER_SCAN_ROWS:
-            raise _too_many_rows()
-    del rows[last_row:]
-    return best_title, rows
+    return best[1], best[2], best[3]
 
 
 def decode_text(data: bytes) -> str:
@@ -760,20 +1001,19 @@ def _read_csv(data: bytes) -> RawSheet:
     if "\x00" in text:
         raise FileRefused(_("文件内容不是文本，无法按 CSV 读取。"))
     reader = csv.reader(io.StringIO(text, newline=""), delimiter=_delimiter(text))
-    rows: list[list[Any]] = []
-    non_empty = 0
+    rows: list[tuple[int, dict[int, Any]]] = []
+    number = 0
     try:
-        for row in reader:
-            rows.append(row)
-            if not _is_blank(row):
-                non_empty += 1
-                if non_empty > MAX_ROWS + HEADER_SCAN_ROWS:
-                    raise _too_many_rows()
+        for number, row in enumerate(reader, start=1):  # noqa: B007 - used after the loop
+            values = {i: v for i, v in enumerate(row[:MAX_COLUMNS]) if v}
+            if _is_blank(values.values()):
+                continue
+            rows.append((number, values))
+            if len(rows) > MAX_ROWS + HEADER_SCAN_ROWS:
+                raise _too_many_rows()
     except csv.Error:
         raise FileRefused(_("CSV 文件格式有误（第 %(row)s 行附近），无法读取。")
-                          % {"row": len(rows) + 1}) from None
-    while rows and _is_blank(rows[-1]):
-        rows.pop()
+                          % {"row": number + 1}) from None
     return RawSheet(title="", rows=rows)
 
 
@@ -838,18 +1078,22 @@ def _converter(kind: str) -> Callable[[Any], tuple[Any, list[str]]]:
 
 
 def _fill_merged(raw: RawSheet, first_data_row: int) -> None:
-    """A merged block below the header (a class written once for its students) fills every cell."""
+    """A merged block below the header (a class written once for its students) fills every cell
+    of its non-blank rows. The blocks were clamped to the rows and columns read."""
+    rows = dict(raw.rows)
     for min_row, min_col, max_row, max_col in raw.merged:
-        if min_row < first_data_row or min_row > len(raw.rows):
+        if min_row < first_data_row:
             continue
-        anchor_row = raw.rows[min_row - 1]
-        top_left = anchor_row[min_col - 1] if min_col <= len(anchor_row) else None
-        for r in range(min_row, min(max_row, len(raw.rows)) + 1):
-            row = raw.rows[r - 1]
-            if len(row) < max_col:
-                row.extend([None] * (max_col - len(row)))
-            for c in range(min_col, max_col + 1):
-                row[c - 1] = top_left
+        top_left = rows.get(min_row, {}).get(min_col - 1)
+        for number in range(min_row, max_row + 1):
+            cells = rows.get(number)
+            if cells is None:
+                continue
+            for column in range(min_col - 1, max_col):
+                if top_left is None:
+                    cells.pop(column, None)
+                else:
+                    cells[column] = top_left
 
 
 _FOOTER_RE = re.compile(r"^(?:合计|总计|共计|小计|制表|填表|审核|负责人|备注|说明|注[:：])")
@@ -880,19 +1124,22 @@ def read_table(file_name: str, data: bytes, kind: str = "students") -> Table:
         return table
     table.sheet = raw.title
     index = _synonym_index(fields)
-    score, header_index = _header_score(raw.rows, index)
-    if score < 2:
+    score, header_row = _header_score(raw.rows, index)
+    if score < MIN_HEADER_SCORE:
         labels = "”“".join(f.label for f in fields if f.required)
         table.messages.append(Message(ERROR, _(
             "在前 %(n)s 行中没有找到表头。表头一行应包含“%(labels)s”等列名。")
             % {"n": HEADER_SCAN_ROWS, "labels": labels}))
         return table
-    table.header_row = header_index + 1
-    header = raw.rows[header_index]
+    table.header_row = header_row
+    header = dict(raw.rows)[header_row]
 
     columns: dict[str, int] = {}
     extra: list[str] = []
-    for position, cell in enumerate(header):
+    if max(header) >= MAX_COLUMNS - 1:
+        table.messages.append(Message(WARNING, _("表头超过 %(n)s 列，只读取了前 %(n)s 列。")
+                                      % {"n": MAX_COLUMNS}))
+    for position, cell in sorted(header.items()):
         label = cell_text(cell)
         if not label:
             continue
@@ -918,7 +1165,8 @@ def read_table(file_name: str, data: bytes, kind: str = "students") -> Table:
             "labels": "、".join(missing), "row": table.header_row}
         other = "staff" if kind == "students" else "students"
         other_index = _synonym_index(SCHEMAS[other])
-        found = {f.key for f in (match_header(c, other_index) for c in header) if f is not None}
+        found = {f.key for f in (match_header(c, other_index) for c in header.values())
+                 if f is not None}
         if all(f.key in found for f in SCHEMAS[other] if f.required):
             text += _("这似乎是%(other)s，请在上传页选择对应的名册类型。") % {
                 "other": _("教职工名册") if other == "staff" else _("学生名册")}
@@ -929,9 +1177,10 @@ def read_table(file_name: str, data: bytes, kind: str = "students") -> Table:
     converters = {key: _converter(next(f.kind for f in fields if f.key == key))
                   for key in columns}
     max_lengths = {f.key: f.max_length for f in fields if f.max_length}
-    for offset, cells in enumerate(raw.rows[header_index + 1:]):
-        number = table.header_row + 1 + offset
-        picked = {key: (cells[pos] if pos < len(cells) else None) for key, pos in columns.items()}
+    for number, cells in raw.rows:
+        if number <= header_row:
+            continue
+        picked = {key: cells.get(pos) for key, pos in columns.items()}
         if _is_blank(picked.values()):
             continue
         if _is_footer(picked.values()):

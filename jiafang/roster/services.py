@@ -23,9 +23,17 @@ Decisions (documented here because the file format leaves them open):
   school's grade 7 entered this year, a nine-year school's grade 7 entered six years ago.
   A cohort (2023级) is the reverse: grade = first grade + (this school year − cohort).
 - Staff are matched by mobile phone (their login). New accounts get an unusable password: an
-  administrator sets the first one. Existing accounts are never renamed by a school's roster
-  (the account may belong to several schools); roles are added with `role_grant` and never
-  removed; a class's head teacher moves to the person named in the file.
+  administrator sets the first one. Only an account that already holds a role at this school is
+  matched: a phone that belongs to any other account (another school's staff, a bureau officer,
+  an account without roles) is an error on its row that names no one, and that account gets no
+  role here (B4/B5): the bureau's administrator links people across schools. Matched accounts
+  are never renamed by a school's roster (the account may belong to several schools); roles are
+  added with `role_grant` and never removed; a class's head teacher moves to the person named in
+  the file.
+- What an import leaves on its RosterUpload: the figures and new classes for good; the warnings
+  and the names of the people absent from the file only for PENDING_RETENTION (the result page
+  shows them), then `roster_uploads_purge` strips them (F8/F9: no lasting copy of names or
+  phones).
 """
 
 from __future__ import annotations
@@ -115,7 +123,8 @@ class Preview:
         return [(label, self.counts[key]) for key, label in labels if key in self.counts]
 
     def summary(self) -> dict[str, Any]:
-        """A JSON-able record of the result (kept on the RosterUpload)."""
+        """A JSON-able record of the result (kept on the RosterUpload). "warnings" and "absent"
+        hold names and phone numbers: `lasting_summary` is what is kept after the retention."""
         return {
             "kind": self.kind,
             "counts": self.counts,
@@ -123,6 +132,17 @@ class Preview:
             "warnings": [m.as_text() for m in self.warnings][:500],
             "absent": self.absent[:1000],
         }
+
+
+PERSONAL_SUMMARY_KEYS = ("warnings", "absent")
+
+
+def lasting_summary(summary: dict[str, Any]) -> dict[str, Any]:
+    """The record kept for good: figures and class names, no names or phone numbers."""
+    lasting = {k: v for k, v in summary.items() if k not in PERSONAL_SUMMARY_KEYS}
+    if "warnings" in summary:
+        lasting["warnings_count"] = len(summary["warnings"])
+    return lasting
 
 
 STUDENT_FIGURES = [
@@ -880,10 +900,16 @@ def _plan_staff(school: School, start_year: int, people: list[_PersonPlan],
                 roles: list[_RolePlan], rows_by_number: dict[int, Row], label) -> _StaffPlan:
     classes: dict[tuple[int, int], SchoolClass | None] = {
         (c.grade, c.number): c for c in SchoolClass.objects.filter(school=school)}
-    users = {u.phone: u for u in User.objects.filter(phone__in=[p.phone for p in people])}
+    found = list(User.objects.filter(phone__in=[p.phone for p in people]))
+    # Only accounts that already hold a role at this school are this school's to match (B4/B5):
+    # another account is neither shown (name, username, state) nor given a role here.
+    staff_ids = set(Role.objects.filter(school=school, user__in=found)
+                    .values_list("user_id", flat=True))
+    users = {u.phone: u for u in found if u.pk in staff_ids}
+    elsewhere = {u.phone for u in found if u.pk not in staff_ids}
     # Login accepts a username or a phone: a new account's username must not be anyone's
     # username or phone, and its phone must not be anyone's username.
-    new_people = [p for p in people if p.phone not in users]
+    new_people = [p for p in people if p.phone not in users and p.phone not in elsewhere]
     wanted = {(p.username or p.phone).lower() for p in new_people} | {p.phone for p in new_people}
     taken_usernames = set(User.objects.annotate(lower_name=Lower("username"))
                           .filter(lower_name__in=wanted).values_list("lower_name", flat=True))
@@ -892,6 +918,10 @@ def _plan_staff(school: School, start_year: int, people: list[_PersonPlan],
     seen_usernames: set[str] = set()
     for person in people:
         first = rows_by_number[person.rows[0]]
+        if person.phone in elsewhere:
+            first.error(_("该手机号已被本校以外的账号使用，不能通过本校名册导入。请联系教育局管理员"
+                          "处理。"), label("phone"))
+            continue
         person.existing = users.get(person.phone)
         if person.existing is not None:
             user = person.existing
@@ -1061,14 +1091,25 @@ def roster_upload_discard(*, upload: RosterUpload) -> RosterUpload:
 
 
 def roster_uploads_purge(*, school: School | None = None) -> int:
-    """Empty and discard pending uploads older than the retention (their personal data goes)."""
+    """Empty and discard pending uploads older than the retention, and strip the names and phone
+    numbers from the results of imports finished longer ago than that (F8/F9).
+
+    Returns the number of pending uploads emptied.
+    """
+    cutoff = timezone.now() - PENDING_RETENTION
+    uploads = RosterUpload.objects.all()
+    if school is not None:
+        uploads = uploads.filter(school=school)
     with transaction.atomic():
-        stale = RosterUpload.objects.filter(status=RosterUpload.Status.PENDING,
-                                            created_at__lt=timezone.now() - PENDING_RETENTION)
-        if school is not None:
-            stale = stale.filter(school=school)
-        return stale.update(status=RosterUpload.Status.DISCARDED, content=b"",
-                            finished_at=timezone.now())
+        count = uploads.filter(status=RosterUpload.Status.PENDING, created_at__lt=cutoff).update(
+            status=RosterUpload.Status.DISCARDED, content=b"", finished_at=timezone.now())
+        done = list(uploads.filter(finished_at__lt=cutoff,
+                                   summary__has_any_keys=PERSONAL_SUMMARY_KEYS)
+                    .select_for_update().only("pk", "summary"))
+        for upload in done:
+            upload.summary = lasting_summary(upload.summary)
+        RosterUpload.objects.bulk_update(done, ["summary"])
+    return count
 
 
 def roster_upload_confirm(*, school: School, upload_id: int, by: User | None

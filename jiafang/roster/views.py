@@ -6,6 +6,7 @@ rules and writes are in `jiafang.roster.services`.
 """
 
 from django.contrib import messages
+from django.db import IntegrityError
 from django.http import Http404, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils.http import content_disposition_header
@@ -14,7 +15,12 @@ from django.views.decorators.csrf import csrf_exempt, csrf_protect
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from jiafang.roster import blank, services
-from jiafang.roster.forms import InMemoryRosterUploadHandler, UploadForm, max_upload_mb
+from jiafang.roster.forms import (
+    InMemoryRosterUploadHandler,
+    UnreadBodyUploadHandler,
+    UploadForm,
+    max_upload_mb,
+)
 from jiafang.roster.models import RosterUpload
 from jiafang.schools import scoping
 from jiafang.schools.models import School
@@ -55,16 +61,26 @@ def _preview_context(school, preview, upload=None, **extra):
 @csrf_exempt  # the upload handler must be set before the CSRF check reads the body …
 @require_http_methods(["GET", "POST"])
 def upload(request, school_pk: int, kind: str = RosterUpload.Kind.STUDENTS):
+    # Who may import here is decided before a byte of the body is read (D6): anyone else gets
+    # the 404 without the server reading their upload. (request.user comes from the session.)
+    try:
+        school = _school_for_roster(request, school_pk)
+    except Http404:
+        request.upload_handlers = [UnreadBodyUploadHandler(request)]
+        raise
     handler = InMemoryRosterUploadHandler(request)
-    request.upload_handlers = [handler]
-    return _upload(request, school_pk, kind, handler)
+    request.upload_handlers = [handler]  # raises if the body had already been read
+    return _upload(request, school, kind, handler)
 
 
 @csrf_protect  # … so the check runs here instead.
-def _upload(request, school_pk: int, kind: str, handler: InMemoryRosterUploadHandler):
-    school = _school_for_roster(request, school_pk)
+def _upload(request, school: School, kind: str, handler: InMemoryRosterUploadHandler):
     if request.method == "POST":
         form = UploadForm(request.POST, request.FILES)
+        if handler.too_many:
+            form.is_valid()
+            form.errors["file"] = form.error_class([_("一次只能上传一个名册文件。")])
+            return _upload_page(request, school, form, status=400)
         if handler.too_big:
             form.is_valid()
             form.errors["file"] = form.error_class(
@@ -95,14 +111,19 @@ def _upload_page(request, school, form, status=200):
     }, status=status)
 
 
+def _expired_page(request, school, stored):
+    """An upload left pending past the retention: told, not read; a GET writes nothing (the file
+    is emptied by `roster_uploads_purge`, or by a confirmation)."""
+    return render(request, "roster/result.html", {"school": school, "upload": stored,
+                                                  "expired": True})
+
+
 @require_GET
 def preview(request, school_pk: int, upload_pk: int):
     school = _school_for_roster(request, school_pk)
     stored = _upload_for(school, upload_pk)
     if stored.is_pending and services.upload_expired(stored):
-        services.roster_upload_discard(upload=stored)
-        messages.error(request, _("这次上传已超过 24 小时未确认，文件已删除，请重新上传。"))
-        return redirect("roster:upload", school_pk=school.pk)
+        return _expired_page(request, school, stored)
     if not stored.is_pending:
         return redirect("roster:result", school_pk=school.pk, upload_pk=stored.pk)
     result = services.upload_preview(upload=stored)
@@ -120,6 +141,16 @@ def confirm(request, school_pk: int, upload_pk: int):
         # The data changed since the preview: nothing was written; show the new errors.
         return render(request, "roster/preview.html",
                       _preview_context(school, refused.preview, stored), status=409)
+    except IntegrityError:
+        # Someone wrote the same rows at the same moment (an account with the same phone, the
+        # same focus flag): the import's transaction was rolled back whole and the upload is
+        # still pending. Show the preview again, as it is now.
+        stored.refresh_from_db()
+        if not stored.is_pending:
+            return redirect("roster:result", school_pk=school.pk, upload_pk=stored.pk)
+        context = _preview_context(school, services.upload_preview(upload=stored), stored,
+                                   conflict=_("数据刚被其他人修改，请重新确认导入。"))
+        return render(request, "roster/preview.html", context, status=409)
     if result is None and stored.status == RosterUpload.Status.IMPORTED:
         messages.info(request, _("这份名册已经导入过，没有重复导入。"))
     elif result is None:
@@ -144,7 +175,9 @@ def discard(request, school_pk: int, upload_pk: int):
 def result(request, school_pk: int, upload_pk: int):
     school = _school_for_roster(request, school_pk)
     stored = _upload_for(school, upload_pk)
-    if stored.is_pending and not services.upload_expired(stored):
+    if stored.is_pending:
+        if services.upload_expired(stored):
+            return _expired_page(request, school, stored)
         return redirect("roster:preview", school_pk=school.pk, upload_pk=stored.pk)
     summary = stored.summary or {}
     labels = (services.STUDENT_FIGURES if stored.kind == RosterUpload.Kind.STUDENTS
@@ -155,6 +188,8 @@ def result(request, school_pk: int, upload_pk: int):
         "figures": [(label, counts[key]) for key, label in labels if key in counts],
         "warnings": summary.get("warnings", []), "absent": summary.get("absent", []),
         "new_classes": summary.get("new_classes", []),
+        # After the retention only the figures are kept (F8/F9).
+        "details_removed": not any(k in summary for k in services.PERSONAL_SUMMARY_KEYS),
     })
 
 

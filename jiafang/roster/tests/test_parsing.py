@@ -2,6 +2,7 @@
 
 import datetime as dt
 import io
+import re
 import time
 import zipfile
 
@@ -272,3 +273,161 @@ def test_a_wrong_sheet_dimension_does_not_hide_rows():
     assert members["xl/worksheets/sheet1.xml"] != sheet
     table = read_table("a.xlsx", _zip(members))
     assert [r.values["name"] for r in table.rows] == ["甲", "乙"]
+
+
+# --- hostile workbooks: memory and time stay bounded (SECURITY E2, E6) -------------------------
+
+def _save(book) -> bytes:
+    out = io.BytesIO()
+    book.save(out)
+    return out.getvalue()
+
+
+def _small_roster() -> dict[str, bytes]:
+    good = xlsx([["学号", "姓名", "班级"], ["1", "甲", "三(1)班"]])
+    source = zipfile.ZipFile(io.BytesIO(good))
+    return {info.filename: source.read(info.filename) for info in source.infolist()}
+
+
+def _with_sheet_xml(edit) -> bytes:
+    members = _small_roster()
+    members["xl/worksheets/sheet1.xml"] = edit(members["xl/worksheets/sheet1.xml"])
+    return _zip(members)
+
+
+def _measured(data: bytes, name: str = "hostile.xlsx"):
+    """The table, the seconds it took, and the peak of traced memory (measured on a second run,
+    tracemalloc slows everything down)."""
+    import tracemalloc
+
+    started = time.monotonic()
+    table = read_table(name, data)
+    elapsed = time.monotonic() - started
+    tracemalloc.start()
+    try:
+        read_table(name, data)
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    return table, elapsed, peak
+
+
+MB = 1024 * 1024
+
+
+def test_a_cell_in_the_last_column_does_not_widen_every_row():
+    """One "x" in column XFD on 1,000 rows: each row used to become a 16,384-item list."""
+    book = openpyxl.Workbook()
+    sheet = book.active
+    sheet.append(["学号", "姓名", "班级"])
+    sheet.append(["1", "甲", "三(1)班"])
+    for row in range(3, 1003):
+        sheet.cell(row=row, column=16384, value="x")
+    data = _save(book)
+    assert len(data) < 50_000
+    table, elapsed, peak = _measured(data)
+    assert [r.values["name"] for r in table.rows] == ["甲"]
+    assert elapsed < 3 and peak < 50 * MB, (elapsed, peak)
+
+
+def test_a_value_in_the_last_row_is_refused_without_reading_a_million_rows():
+    book = openpyxl.Workbook()
+    sheet = book.active
+    sheet.append(["学号", "姓名", "班级"])
+    sheet.append(["1", "甲", "三(1)班"])
+    sheet.cell(row=1_048_576, column=1, value="x")
+    table, elapsed, peak = _measured(_save(book))
+    assert elapsed < 3 and peak < 50 * MB, (elapsed, peak)
+    assert table.refused and not table.rows
+    assert "第 1048576 行（A1048576 单元格）还有内容" in table.messages[0].text
+
+
+def test_far_below_in_a_column_not_read_is_ignored_and_rows_within_the_limit_are_read():
+    book = openpyxl.Workbook()
+    sheet = book.active
+    sheet.append(["学号", "姓名", "班级"])
+    sheet.append(["1", "甲", "三(1)班"])
+    sheet.append(["2", "乙", "三(1)班"])
+    sheet.cell(row=parsing.LAST_ROW, column=1, value="3")  # many blank rows above: still read
+    sheet.cell(row=parsing.LAST_ROW, column=2, value="丙")
+    sheet.cell(row=parsing.LAST_ROW, column=3, value="三(2)班")
+    sheet.cell(row=1_048_576, column=16384, value="x")  # a stray mark no roster column holds
+    table, elapsed, peak = _measured(_save(book))
+    assert elapsed < 3 and peak < 50 * MB, (elapsed, peak)
+    assert not table.refused, table.messages
+    assert [(r.number, r.values["name"]) for r in table.rows] == [
+        (2, "甲"), (3, "乙"), (parsing.LAST_ROW, "丙")]
+
+
+def _styles_bloat() -> bytes:
+    members = _small_roster()
+    members["xl/styles.xml"] = members["xl/styles.xml"].replace(
+        b"</cellXfs>", b'<xf numFmtId="0" fontId="0" fillId="0" borderId="0"/>' * 200_000
+        + b"</cellXfs>")
+    return _zip(members)
+
+
+def _shared_strings_bloat() -> bytes:
+    members = _small_roster()
+    members["xl/sharedStrings.xml"] = (
+        b'<sst xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main">'
+        + b"<si><t>a</t></si>" * 300_000 + b"</sst>")
+    members["[Content_Types].xml"] = members["[Content_Types].xml"].replace(
+        b"</Types>", b'<Override PartName="/xl/sharedStrings.xml" ContentType="application/vnd.'
+        b'openxmlformats-officedocument.spreadsheetml.sharedStrings+xml"/></Types>')
+    members["xl/_rels/workbook.xml.rels"] = members["xl/_rels/workbook.xml.rels"].replace(
+        b"</Relationships>", b'<Relationship Id="rIdS" Type="http://schemas.openxmlformats.org/'
+        b'officeDocument/2006/relationships/sharedStrings" Target="sharedStrings.xml"/>'
+        b"</Relationships>")
+    return _zip(members)
+
+
+HOSTILE_XML = {
+    # one row of a million empty cells
+    "huge row": (lambda: _with_sheet_xml(lambda x: x.replace(
+        b"</sheetData>", b'<row r="3">' + b"<c/>" * 1_000_000 + b"</row></sheetData>")),
+        "内容过多"),
+    # column widths repeated a million times before the rows
+    "column widths": (lambda: _with_sheet_xml(lambda x: x.replace(
+        b"<sheetData>", b"<cols>" + b'<col min="1" max="1" width="9"/>' * 1_000_000
+        + b"</cols><sheetData>")), "内容过多"),
+    # 150,000 merged ranges
+    "merged ranges": (lambda: _with_sheet_xml(lambda x: x.replace(
+        b"</sheetData>", b"</sheetData><mergeCells>" + b'<mergeCell ref="A2:C2"/>' * 150_000
+        + b"</mergeCells>")), "合并单元格过多"),
+    # 200,000 cell styles
+    "styles": (_styles_bloat, "内容过多"),
+    # 300,000 shared strings
+    "shared strings": (_shared_strings_bloat, "内容过多"),
+}
+
+
+@pytest.mark.parametrize("shape", HOSTILE_XML)
+def test_xml_floods_are_refused_with_bounded_memory(shape):
+    """A few hundred kilobytes of repeated XML elements used to become gigabytes of objects."""
+    build, expected = HOSTILE_XML[shape]
+    data = build()
+    assert len(data) < 1_000_000
+    table, elapsed, peak = _measured(data)
+    assert elapsed < 3 and peak < 50 * MB, (elapsed, peak)
+    assert table.refused and expected in table.messages[0].text
+
+
+def test_a_million_empty_rows_without_a_dimension_stop_at_the_row_limit():
+    """openpyxl read a sheet without <dimension> whole to size it; the rows stop at LAST_ROW."""
+    def edit(xml):
+        xml = re.sub(rb"<dimension[^>]*/>", b"", xml)
+        rows = b"".join(b'<row r="%d" ht="20"/>' % n for n in range(3, 1_000_000))
+        return xml.replace(b"</sheetData>", rows + b"</sheetData>")
+
+    data = _with_sheet_xml(edit)
+    table, elapsed, peak = _measured(data)
+    assert elapsed < 3 and peak < 50 * MB, (elapsed, peak)
+    assert not table.refused and [r.values["name"] for r in table.rows] == ["甲"]
+
+
+def test_a_header_wider_than_the_columns_read_is_told():
+    header = ["学号", "姓名", "班级", *(f"列{i}" for i in range(parsing.MAX_COLUMNS))]
+    table = read_table("wide.csv", csv_bytes([header, ["1", "甲", "三(1)班"]]))
+    assert not table.refused
+    assert any(f"只读取了前 {parsing.MAX_COLUMNS} 列" in m.text for m in table.messages)

@@ -154,3 +154,37 @@ def test_a_new_phone_that_is_someone_elses_username_is_refused(district, in_scho
         preview = staff_preview(school=district.school_a, file_name="s.xlsx", data=data)
     [error] = preview.errors
     assert "已被其他账号用作用户名" in error.text
+
+
+@pytest.mark.parametrize("persona", ["principal_b", "bureau_officer", "no_role"])
+def test_a_phone_of_an_account_outside_the_school_is_an_error_naming_no_one(district, in_school,
+                                                                            persona):
+    """B4/B5: school A's roster neither shows nor takes over another school's (or anyone else's)
+    account: no name, username or state in any message, no role granted at school A."""
+    other = district.users[persona]
+    data = staff_file([1, "钱老师", other.phone, None, "班主任", "三(1)班", None],
+                      [2, "孙老师", "13911110002", None, "学科教师", "三(2)班", "数学"])
+    before = row_counts()
+    with in_school(district.school_a):
+        preview = staff_preview(school=district.school_a, file_name="s.xlsx", data=data)
+        with pytest.raises(ImportRefused):
+            staff_import(school=district.school_a, file_name="s.xlsx", data=data, by=None)
+    assert row_counts() == before
+    [error] = preview.errors
+    assert error.row == 3 and error.column == "手机号"
+    assert "该手机号已被本校以外的账号使用" in error.text and "教育局管理员" in error.text
+    shown = " ".join(m.as_text() for m in preview.messages) + repr(preview.sample)
+    assert persona not in shown and other.display_name not in shown
+    with scopes_disabled():
+        assert not Role.objects.filter(user=other, school=district.school_a).exists()
+
+
+def test_an_account_with_a_role_at_the_school_is_still_matched(district, in_school):
+    """The principal of school A listed in school A's roster keeps being matched and updated."""
+    principal = district.users["principal_a"]
+    data = staff_file([1, "测试校长", principal.phone, None, "校长、学科教师", "三(2)班", "数学"])
+    with in_school(district.school_a):
+        preview = staff_import(school=district.school_a, file_name="s.xlsx", data=data, by=None)
+    assert preview.counts["accounts_existing"] == 1 and preview.counts["accounts_new"] == 0
+    with scopes_disabled():
+        assert ("subject_teacher", "三年级(2)班", "数学") in roles_of(principal)

@@ -293,3 +293,185 @@ def test_out_of_scope_looks_exactly_like_missing(district, login, pending_upload
         response, absent = client.get(url), client.get(missing_url)
         assert response.status_code == absent.status_code == 404
         assert response.content == absent.content
+
+
+def test_coordinator_cannot_see_or_take_over_another_schools_account(district, login):
+    """B4/B5 through the browser: coordinator_a types principal_b's phone into school A's staff
+    roster: an error on the row, principal_b is never named, nothing is stored or granted."""
+    client = login(district.users["coordinator_a"])
+    principal_b = district.users["principal_b"]
+    data = xlsx([["姓名", "手机号", "职务", "任教班级"],
+                 ["钱老师", principal_b.phone, "班主任", "三(1)班"]])
+    before = row_counts()
+    response = client.post(reverse("roster:upload_staff", args=[district.school_a.pk]),
+                           {"kind": "staff", "file": _file(data, "教职工.xlsx")})
+    assert response.status_code == 200
+    page = response.content.decode()
+    assert "该手机号已被本校以外的账号使用" in page and "确认导入" not in page
+    assert "principal_b" not in page
+    assert row_counts() == before
+    with scopes_disabled():
+        assert not principal_b.roles.filter(school=district.school_a).exists()
+
+
+def test_a_concurrent_write_during_confirm_is_a_409_and_keeps_the_upload(district, login,
+                                                                         pending_upload,
+                                                                         monkeypatch):
+    """E5/G3: an IntegrityError from a race (the same phone or focus flag written by someone else
+    at the same moment) rolls everything back and leaves the upload to confirm again."""
+    from django.db import IntegrityError
+
+    from jiafang.roster import services
+
+    real_import = services.IMPORTS[RosterUpload.Kind.STUDENTS]
+
+    def racing_import(**kwargs):
+        real_import(**kwargs)  # everything written …
+        raise IntegrityError("UNIQUE constraint failed")  # … then the other writer wins
+
+    monkeypatch.setitem(services.IMPORTS, RosterUpload.Kind.STUDENTS, racing_import)
+    client = login(district.users["coordinator_a"])
+    confirm = reverse("roster:confirm", args=[district.school_a.pk, pending_upload.pk])
+    before = row_counts()
+    response = client.post(confirm)
+    assert response.status_code == 409
+    page = response.content.decode()
+    assert "数据刚被其他人修改，请重新确认导入" in page and "确认导入" in page
+    assert row_counts() == before
+    with scopes_disabled():
+        pending_upload.refresh_from_db()
+    assert pending_upload.status == "pending" and bytes(pending_upload.content)
+
+    monkeypatch.undo()
+    assert client.post(confirm).status_code == 302
+    with scopes_disabled():
+        pending_upload.refresh_from_db()
+    assert pending_upload.status == "imported"
+    assert row_counts()["Student"] == before["Student"] + 10
+
+
+def test_one_file_per_upload(district, login):
+    """D6: a second file in the same request is refused, not buffered."""
+    client = login(district.users["coordinator_a"])
+    response = client.post(reverse("roster:upload", args=[district.school_a.pk]), {
+        "kind": "students",
+        "file": [_file(realistic_xlsx()), _file(realistic_xlsx(), "第二个.xlsx")]})
+    assert response.status_code == 400
+    assert "一次只能上传一个名册文件" in response.content.decode()
+    assert row_counts()["RosterUpload"] == 0
+
+
+def test_the_upload_limit_counts_every_file_of_the_request():
+    from django.conf import settings
+    from django.core.files.uploadhandler import StopUpload
+
+    from jiafang.roster.forms import InMemoryRosterUploadHandler
+
+    handler = InMemoryRosterUploadHandler()
+    handler.new_file("file", "a.xlsx", XLSX, None)
+    handler.receive_data_chunk(b"x" * settings.ROSTER_MAX_UPLOAD_BYTES, 0)
+    handler.file_complete(settings.ROSTER_MAX_UPLOAD_BYTES)
+    with pytest.raises(StopUpload):
+        handler.new_file("file", "b.xlsx", XLSX, None)
+    assert handler.too_many and not handler.too_big
+
+
+@pytest.mark.parametrize("persona", ["head_a1", "principal_b", "no_role"])
+def test_an_upload_to_a_school_not_yours_is_refused_before_the_body_is_read(district, persona,
+                                                                           monkeypatch):
+    """D6: the 404 comes before the CSRF check parses (and buffers) the multipart body."""
+    from django.conf import settings
+    from django.http.multipartparser import MultiPartParser
+    from django.middleware.csrf import _get_new_csrf_string
+    from django.test import Client
+
+    parsed = []  # files read out of each multipart body
+    real_parse = MultiPartParser.parse
+
+    def spying_parse(self):
+        post, files = real_parse(self)
+        parsed.append(len(files))
+        return post, files
+
+    monkeypatch.setattr(MultiPartParser, "parse", spying_parse)
+
+    def post_as(user):
+        client = Client(enforce_csrf_checks=True)  # the real CSRF check, which reads the body
+        client.force_login(user)
+        token = _get_new_csrf_string()
+        client.cookies[settings.CSRF_COOKIE_NAME] = token
+        return client.post(reverse("roster:upload", args=[district.school_a.pk]), {
+            "kind": "students", "file": _file(realistic_xlsx()), "csrfmiddlewaretoken": token})
+
+    assert post_as(district.users[persona]).status_code == 404
+    assert sum(parsed) == 0
+    assert post_as(district.users["coordinator_a"]).status_code == 302  # a valid token …
+    assert parsed[-1] == 1  # … and the spy sees the coordinator's file read
+
+
+def test_an_expired_upload_is_shown_as_expired_and_a_get_writes_nothing(district, login,
+                                                                        pending_upload):
+    """D2: looking at an expired upload does not discard it (the purge does)."""
+    import datetime as dt
+
+    from django.utils import timezone
+
+    with scopes_disabled():
+        RosterUpload.objects.filter(pk=pending_upload.pk).update(
+            created_at=timezone.now() - dt.timedelta(hours=25))
+    client = login(district.users["coordinator_a"])
+    a, u = district.school_a.pk, pending_upload.pk
+    for name in ("roster:preview", "roster:result"):
+        response = client.get(reverse(name, args=[a, u]))
+        assert response.status_code == 200, name
+        page = response.content.decode()
+        assert "这次上传已超过 24 小时未确认" in page and "确认导入" not in page
+    with scopes_disabled():
+        pending_upload.refresh_from_db()
+    assert pending_upload.status == "pending" and bytes(pending_upload.content)
+
+
+def test_the_lasting_record_keeps_figures_not_names_or_phones(district, login):
+    """F8/F9: right after the import the result page lists the absent students and the warnings;
+    a day later the purge leaves only the figures on the RosterUpload."""
+    import datetime as dt
+    import json
+    import re
+
+    from django.core.management import call_command
+    from django.utils import timezone
+
+    client = login(district.users["coordinator_a"])
+    a = district.school_a.pk
+    data = xlsx([["学号", "姓名", "班级", "联系电话"],
+                 ["2026301", "甲同学", "三(1)班", "13911112222/13911113333"]])
+    client.post(reverse("roster:upload", args=[a]), {"kind": "students", "file": _file(data)})
+    with scopes_disabled():
+        upload = RosterUpload.objects.get()
+    client.post(reverse("roster:confirm", args=[a, upload.pk]))
+    result_url = reverse("roster:result", args=[a, upload.pk])
+
+    def stored_text():
+        with scopes_disabled():
+            upload.refresh_from_db()
+        return json.dumps(upload.summary, ensure_ascii=False)
+
+    assert "王小明" in stored_text() and "13911112222" in stored_text()
+    page = client.get(result_url).content.decode()
+    assert "王小明" in page and "13911112222" in page
+    call_command("purge_roster_uploads", stdout=io.StringIO())
+    assert "王小明" in stored_text()  # within the day: kept for the result page
+
+    with scopes_disabled():
+        RosterUpload.objects.filter(pk=upload.pk).update(
+            finished_at=timezone.now() - dt.timedelta(hours=25))
+    call_command("purge_roster_uploads", stdout=io.StringIO())
+    text = stored_text()
+    for personal in ("王小明", "王小红", "李思", "赵一", "A0001", "甲同学"):
+        assert personal not in text
+    assert not re.search(r"1[3-9]\d{9}", text)
+    assert upload.summary["counts"]["students_new"] == 1
+    assert upload.summary["counts"]["absent"] == 4
+    page = client.get(result_url).content.decode()
+    assert "王小明" not in page and "13911112222" not in page
+    assert "新增学生" in page and "只保留统计数字" in page
