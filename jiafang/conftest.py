@@ -175,7 +175,20 @@ def matrix_district(district):
         district.campaign_field = campaign_field_add(
             campaign=district.campaign, by=district.users["bureau_officer"], label="家访反思",
             kind="text").pk
+        district.visit = _matrix_visit(district)
     return district
+
+
+def _matrix_visit(district) -> int:
+    """A proposed visit of head_a1 to family a1_only, two weeks into the matrix campaign."""
+    from jiafang.visits.services import LOCAL_TZ, visit_schedule
+
+    when = dt.datetime.combine(district.campaign.starts_on + dt.timedelta(days=14),
+                               dt.time(17, 0), tzinfo=LOCAL_TZ)
+    return visit_schedule(campaign=district.campaign, family=district.families["a1_only"],
+                          lead=district.users["head_a1"], companions=[], scheduled_at=when,
+                          duration_minutes=60, form="in_person",
+                          by=district.users["head_a1"]).visit.pk
 
 
 def make_campaign(district, *, bureau=None, today=None, **changes):

@@ -80,6 +80,7 @@ INSTALLED_APPS = [
     "jiafang.roster",
     "jiafang.campaigns",
     "jiafang.visits",
+    "jiafang.reports",
     "jiafang.api",
     "jiafang.demo",
 ]

@@ -12,6 +12,8 @@ urlpatterns = [
     path("accounts/", include("jiafang.accounts.urls")),
     path("roster/", include("jiafang.roster.urls")),
     path("campaigns/", include("jiafang.campaigns.urls")),
+    path("visits/", include("jiafang.visits.urls")),
     path("api/v1/", api.urls),
     path("", include("jiafang.schools.urls")),
+    path("", include("jiafang.reports.urls")),
 ]

@@ -432,3 +432,7 @@ def update_campaign(request, campaign_id: int, payload: CampaignPatch):
         return _invalid(error)
     return Status(200, _campaign_out(request.user, campaign,
                                      current_ids=_current_ids(request.user), form=True))
+
+
+api.add_router("/coverage", "jiafang.reports.api.router")  # coverage (R3, R4, R5, R17)
+api.add_router("/visits", "jiafang.visits.api.router")  # schedule, record (R8, R12, R17, R23)

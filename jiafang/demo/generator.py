@@ -1,7 +1,12 @@
 """The synthetic demo district, built fast enough for a city (200 schools, 300,000 students).
 
 One function, `demo_build()`, writes everything in one transaction: two bureaus, the schools,
-their classes, families with guardians, students, focus flags, and a login for every role.
+their classes, families with guardians, students, focus flags, a login for every role, and a
+campaign under way (`jiafang.demo.visits`: about `DemoSpec.visited_share` of the families
+visited with records, some visits booked in the coming weeks, a few declined). The campaign's
+period is the notice's (1 March – 30 June) when that contains today, else the school year that
+contains today (`demo_campaign_values`: visits done must lie before today and booked ones after
+it, both inside the period).
 It is shared by `manage.py seed_demo` and the benchmark (`bench/run.py`).
 
 How it stays fast: ids are precomputed (max id + 1, sequences reset at the end), so rows are
@@ -48,6 +53,7 @@ from jiafang.campaigns.defaults import campaign_defaults
 from jiafang.campaigns.models import Campaign
 from jiafang.campaigns.services import campaign_create, campaign_field_add
 from jiafang.demo import names
+from jiafang.demo.visits import demo_visits_build
 from jiafang.schools.models import (
     Bureau,
     Family,
@@ -104,6 +110,7 @@ class DemoSpec:
     seed: int = 2026
     schools: int = 3
     students: int = 1500
+    visited_share: float = 0.4  # families with a recorded visit in the demo campaign
 
     def validate(self) -> None:
         if self.schools < 1:
@@ -636,13 +643,35 @@ class _Builder:
 DEMO_CAMPAIGN_FIELDS = [("家访反思", "text"), ("跟进措施", "text"), ("家长签名确认", "yes_no")]
 
 
+def demo_campaign_values(today: dt.date) -> dict:
+    """The demo campaign's settings: the notice's defaults for the year of `today` (1 March –
+    30 June) when that period contains today; otherwise — the notice's period is over or not
+    begun, and a demo "under way" needs visits done before today and visits booked after it —
+    the school year that contains today: 1 September – 30 June (to 31 August in July and
+    August), plan due after a month, summary due on 10 May as in the notice (or with the end).
+    Decision recorded for issue 3 point 9 (e.g. on 2026-11-29: 2026-09-01 .. 2027-06-30)."""
+    values = campaign_defaults(today)
+    if values["starts_on"] <= today <= values["ends_on"]:
+        return values
+    year = school_year_start(today)
+    starts_on = dt.date(year, 9, 1)
+    ends_on = dt.date(year + 1, 6, 30)
+    if today > ends_on:
+        ends_on = dt.date(year + 1, 8, 31)
+    summary_due_on = min(dt.date(year + 1, 5, 10), ends_on)
+    return {**values, "name": f"{year}—{year + 1}学年教师“大家访”活动", "starts_on": starts_on,
+            "ends_on": ends_on, "plan_due_on": starts_on + dt.timedelta(days=29),
+            "summary_due_on": summary_due_on}
+
+
 def demo_campaign(today: dt.date | None = None) -> Campaign:
-    """The district's current campaign: the notice's defaults plus three extra record fields."""
+    """The district's current campaign (`demo_campaign_values`) plus three extra record
+    fields."""
     district = Bureau.objects.get(code=DISTRICT_CODE)
     officer = User.objects.filter(roles__kind=Role.Kind.BUREAU_OFFICER,
                                   roles__bureau=district).order_by("pk").first()
     campaign = campaign_create(bureau=district, by=officer,
-                               **campaign_defaults(today or timezone.localdate()))
+                               **demo_campaign_values(today or timezone.localdate()))
     for label, kind in DEMO_CAMPAIGN_FIELDS:
         campaign_field_add(campaign=campaign, by=officer, label=label, kind=kind)
     return campaign
@@ -659,12 +688,19 @@ def demo_build(spec: DemoSpec, *, log: Callable[[str], None] = lambda _: None) -
         builder = _Builder(spec, writer, log)
         builder.build()
         school_figures_refresh(school_ids=School.objects.values_list("pk", flat=True))
-        demo_campaign()
+        campaign = demo_campaign()
+        visits_started = time.perf_counter()
+        visit_counts = demo_visits_build(campaign, seed=spec.seed,
+                                         visited_share=spec.visited_share, log=log)
         built = time.perf_counter()
     committed = time.perf_counter()
-    result.timings = [("generate rows (Python)", built - started - writer.write_seconds),
+    visit_seconds = built - visits_started
+    result.timings = [("generate rows (Python)",
+                       built - started - writer.write_seconds - visit_seconds),
                       ("write rows (bulk_create)", writer.write_seconds),
+                      ("visits (bulk, statuses, figures)", visit_seconds),
                       ("commit (deferred FK checks)", committed - built)]
     result.counts = dict(writer.counts)
+    result.counts.update(visit_counts)
     result.counts["bureau"] = 2
     return result

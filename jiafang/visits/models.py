@@ -308,3 +308,48 @@ class CampaignSchoolFigures(models.Model):
 
     def __str__(self) -> str:
         return f"{self.campaign_id}:{self.school_id}"
+
+
+class VisitRecordDraft(models.Model):
+    """The record form as one teacher was typing it (issue 3 pt 6: survives a dropped connection
+    and a closed tab). One row per visit and user, overwritten by each save, deleted when the
+    record is submitted. The AES-GCM key the page uses for its offline copy in localStorage is
+    derived per user and visit (`services.visit_record_draft_key`), never stored (F11)."""
+
+    school = models.ForeignKey("schools.School", on_delete=models.PROTECT, related_name="+")
+    visit = models.ForeignKey(Visit, on_delete=models.CASCADE, related_name="drafts")
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE,
+                             related_name="+")
+    data = models.JSONField(default=dict, blank=True)
+    saved_at = models.DateTimeField(null=True, blank=True)
+
+    objects = ScopedManager(school="school")
+
+    class Meta:
+        verbose_name = _("家访记录草稿")
+        constraints = [models.UniqueConstraint(fields=["visit", "user"],
+                                               name="visit_record_draft_unique")]
+
+    def __str__(self) -> str:
+        return f"draft {self.visit_id}:{self.user_id}"
+
+
+class IdempotencyKey(models.Model):
+    """An `Idempotency-Key` of a creating API write (G3): the same key and body answer the
+    stored response; the same key with another body is refused (422). Per user, not school."""
+
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE,
+                             related_name="+")
+    key = models.CharField(max_length=200)
+    request_hash = models.CharField(max_length=64)
+    response_json = models.JSONField(default=dict)
+    status = models.PositiveSmallIntegerField()
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("幂等键")
+        constraints = [models.UniqueConstraint(fields=["user", "key"],
+                                               name="idempotency_key_unique")]
+
+    def __str__(self) -> str:
+        return self.key

@@ -369,3 +369,95 @@ def get_visit_for_user(user: User, pk: object) -> Visit:
     except (ValueError, TypeError, Visit.DoesNotExist):
         raise Http404 from None
 
+
+
+# --- one visit: its people, children, history and record (pages and API) ----------------------
+
+def visit_children(visit_or_family) -> list[Student]:
+    """The family's enrolled children at its school: every one is recorded by the visit. Shown in
+    full to those who record the visit (they are visiting the whole family)."""
+    family = getattr(visit_or_family, "family", visit_or_family)
+    return list(Student.objects.filter(family=family, school_id=family.school_id,
+                                       status=ENROLLED)
+                .select_related("school_class").order_by("pk"))
+
+
+def visible_children(user: User, visit: Visit) -> tuple[list[Student], int]:
+    """The family's enrolled children the user may see, and how many others there are."""
+    everyone = visit_children(visit)
+    visible = set(scoping.students_for_user(user).filter(pk__in=[s.pk for s in everyone])
+                  .values_list("pk", flat=True))
+    shown = [s for s in everyone if s.pk in visible]
+    return shown, len(everyone) - len(shown)
+
+
+def school_staff(school_id: int, *, first_ids=()):
+    """Everyone active holding a role at the school (lead and companion choices), those in
+    `first_ids` (the children's teachers) first."""
+    from django.db.models import Case, IntegerField, Value, When
+
+    return (User.objects.filter(is_active=True, pk__in=Role.objects.filter(
+        school_id=school_id).values("user_id"))
+        .annotate(first=Case(When(pk__in=list(first_ids), then=Value(0)), default=Value(1),
+                             output_field=IntegerField()))
+        .order_by("first", "full_name", "pk"))
+
+
+def class_teacher_ids(class_ids) -> tuple[set[int], set[int]]:
+    """(head teachers, subject teachers) of these classes."""
+    heads, subjects = set(), set()
+    for user_id, kind in Role.objects.filter(school_class_id__in=list(class_ids)).values_list(
+            "user_id", "kind"):
+        (heads if kind == Role.Kind.HEAD_TEACHER else subjects).add(user_id)
+    return heads, subjects
+
+
+def default_lead(user: User, family: Family) -> User | None:
+    """The current user if they teach an enrolled child of the family, else the head teacher of
+    the first enrolled child's class that has one."""
+    children = visit_children(family)
+    if scoping.access_for(user).class_ids & {s.school_class_id for s in children}:
+        return user
+    for child in children:
+        role = (Role.objects.filter(school_class_id=child.school_class_id,
+                                    kind=Role.Kind.HEAD_TEACHER)
+                .select_related("user").order_by("pk").first())
+        if role is not None and role.user.is_active:
+            return role.user
+    return None
+
+
+@dataclass
+class VisitView:
+    visit: Visit
+    companions: list[User]
+    events: list
+    children: list[Student]
+    hidden_children: int
+
+
+def visit_view(user: User, visit: Visit) -> VisitView:
+    from jiafang.visits.models import VisitEvent
+
+    companions = [c.user for c in VisitCompanion.objects.filter(visit=visit)
+                  .select_related("user").order_by("pk")]
+    events = list(VisitEvent.objects.filter(visit=visit).select_related("by").order_by("at", "pk"))
+    children, hidden = visible_children(user, visit)
+    return VisitView(visit, companions, events, children, hidden)
+
+
+def visit_record_of(visit: Visit):
+    """The visit's record with its children, demands and revisions, or None."""
+    from django.db.models import Prefetch
+
+    from jiafang.visits.models import ParentDemand, VisitRecord, VisitRecordChild
+
+    return (VisitRecord.objects.filter(visit=visit)
+            .select_related("submitted_by")
+            .prefetch_related(
+                Prefetch("children", queryset=VisitRecordChild.objects.select_related(
+                    "student", "student__school_class").order_by("student_id")),
+                Prefetch("demands", queryset=ParentDemand.objects.select_related("category")
+                         .order_by("position", "pk")),
+                "revisions__edited_by")
+            .first())

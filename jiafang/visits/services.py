@@ -47,6 +47,7 @@ from jiafang.visits.models import (
     VisitEvent,
     VisitRecord,
     VisitRecordChild,
+    VisitRecordDraft,
     VisitRecordRevision,
 )
 
@@ -547,6 +548,7 @@ def visit_record_submit(*, visit: Visit, by: User | None, visited_at: dt.datetim
         VisitRecordChild(school_id=locked.school_id, record=record, student_id=pk, **parts)
         for pk, parts in clean.children.items()])
     _write_demands(record, clean.demands)
+    VisitRecordDraft.objects.filter(visit=locked).delete()  # the drafts have served
     locked.status = Status.DONE
     locked.version += 1
     locked.save(update_fields=["status", "version", "updated_at"])
@@ -773,13 +775,71 @@ def campaign_visits_reevaluate(*, campaign: Campaign, school_ids: Iterable[int] 
     visits = Visit.objects.filter(campaign=campaign)
     if school_ids is not None:
         visits = visits.filter(school_id__in=list(school_ids))
-    families = set(visits.values_list("family_id", flat=True))
-    student_ids = set(Student.objects.filter(family_id__in=families).values_list("pk", flat=True))
-    student_ids |= set(StudentVisitStatus.objects.filter(campaign=campaign).values_list(
-        "student_id", flat=True))
+    statuses = StudentVisitStatus.objects.filter(campaign=campaign)
+    figures = CampaignSchoolFigures.objects.filter(campaign=campaign)
+    if school_ids is not None:  # only these schools' rows (a per-school pass stays linear)
+        statuses = statuses.filter(school_id__in=list(school_ids))
+        figures = figures.filter(school_id__in=list(school_ids))
+    student_ids = set(Student.objects.filter(family_id__in=visits.values("family_id"))
+                      .values_list("pk", flat=True))
+    student_ids |= set(statuses.values_list("student_id", flat=True))
     _statuses_recompute(campaign=campaign, student_ids=student_ids)
     schools = set(visits.values_list("school_id", flat=True)) | set(
-        CampaignSchoolFigures.objects.filter(campaign=campaign).values_list("school_id",
-                                                                             flat=True))
+        figures.values_list("school_id", flat=True))
     campaign_figures_refresh(campaign=campaign, school_ids=schools)
 
+
+
+# --- drafts of the record (issue 3 pt 6: survives a dropped connection and a closed tab) -------
+
+DRAFT_MAX_CHARS = 100_000
+DRAFT_MAX_FIELDS = 300
+
+
+def visit_record_draft_key(*, visit: Visit, user: User) -> str:
+    """The AES-GCM key (256 bits, base64url) the record page uses to encrypt its offline copy
+    in localStorage: derived with HMAC from SECRET_KEY, the user and the visit, so it is stable
+    across page loads, differs per user and visit, and is never stored (F11)."""
+    import base64
+    import hashlib
+    import hmac
+
+    from django.conf import settings
+
+    digest = hmac.new(settings.SECRET_KEY.encode(),
+                      f"jiafang.visit-record-draft:{user.pk}:{visit.pk}".encode(),
+                      hashlib.sha256).digest()
+    return base64.urlsafe_b64encode(digest).decode().rstrip("=")
+
+
+@transaction.atomic
+def visit_record_draft_save(*, visit: Visit, user: User, data: Mapping) -> VisitRecordDraft:
+    """Keep the record form as the user is typing it (one row per visit and user, overwritten).
+    Values are strings or lists of strings (the form's fields); nothing is validated as a record
+    until it is submitted. Only a visit not yet recorded, cancelled or declined takes drafts."""
+    import json
+
+    if visit.status not in OPEN_STATES:
+        raise ValidationError({"status": [_("该家访已结束或已有记录，草稿不再保存。")]})
+    if not isinstance(data, Mapping) or len(data) > DRAFT_MAX_FIELDS:
+        raise ValidationError({"data": [_("草稿格式不正确。")]})
+    clean: dict[str, str | list[str]] = {}
+    for name, value in data.items():
+        if not isinstance(name, str) or len(name) > 100:
+            raise ValidationError({"data": [_("草稿格式不正确。")]})
+        if isinstance(value, list) and all(isinstance(v, str) for v in value):
+            clean[name] = list(value)
+        elif isinstance(value, str):
+            clean[name] = value
+        else:
+            raise ValidationError({"data": [_("草稿格式不正确。")]})
+    if len(json.dumps(clean, ensure_ascii=False)) > DRAFT_MAX_CHARS:
+        raise ValidationError({"data": [_("草稿太长了。")]})
+    draft, _created = VisitRecordDraft.objects.update_or_create(
+        visit=visit, user=user,
+        defaults={"school_id": visit.school_id, "data": clean, "saved_at": timezone.now()})
+    return draft
+
+
+def visit_record_draft_discard(*, visit: Visit, user: User) -> None:
+    VisitRecordDraft.objects.filter(visit=visit, user=user).delete()

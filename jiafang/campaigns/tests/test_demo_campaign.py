@@ -8,9 +8,9 @@ from django.test import override_settings
 from django.utils import timezone
 
 from jiafang.accounts.models import User
-from jiafang.campaigns.defaults import campaign_defaults
 from jiafang.campaigns.models import Campaign
 from jiafang.campaigns.selectors import record_form_fields
+from jiafang.demo.generator import demo_campaign_values
 
 pytestmark = pytest.mark.django_db
 
@@ -19,7 +19,8 @@ pytestmark = pytest.mark.django_db
 def test_demo_has_a_current_campaign_with_extra_fields(client):
     call_command("seed_demo", "--students", "300", "--schools", "3", stdout=StringIO())
     campaign = Campaign.objects.get()
-    defaults = campaign_defaults(timezone.localdate())
+    # the notice's dates while they contain today, else the school year (demo_campaign_values)
+    defaults = demo_campaign_values(timezone.localdate())
     assert (campaign.starts_on, campaign.ends_on, campaign.plan_due_on,
             campaign.summary_due_on) == (defaults["starts_on"], defaults["ends_on"],
                                          defaults["plan_due_on"], defaults["summary_due_on"])

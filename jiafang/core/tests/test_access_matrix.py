@@ -88,6 +88,34 @@ def _field_url(suffix: str = "") -> Callable[[District], str]:
 CAMPAIGN_READERS = BUREAU_A | STAFF
 CAMPAIGN_CHANGE = {**{p: 403 for p in STAFF}}
 
+# The matrix visit: head_a1 (lead) to family a1_only of class A1, whose focus child the
+# mental-health teacher sees. Who sees the family reads the visit; the class's head teacher and
+# the school's leaders schedule and change it; only the lead (and companions) record it.
+VISIT_READERS = BUREAU_A | LEADERS_A | {"head_a1", "subject_a1", "mental_a"}
+VISIT_SCHEDULERS = LEADERS_A | {"head_a1"}
+
+
+def _visit_rule(ok: int, allowed: set[str]) -> dict[str, int]:
+    return {p: (ok if p in allowed else 403) for p in VISIT_READERS}
+
+
+def _vid(d: District) -> int:
+    return d.visit
+
+
+def _matrix_day(d: District, days: int = 21) -> str:
+    return (d.campaign.starts_on + dt.timedelta(days=days)).isoformat()
+
+
+def _schedule_form(d: District) -> dict:
+    return {"date": _matrix_day(d), "time": "18:00", "duration_minutes": "60",
+            "lead": d.users["head_a1"].pk, "form": "in_person", "confirm": "1"}
+
+
+def _schedule_json(d: District) -> dict:
+    return {"family_id": d.families["a1_only"].pk,
+            "scheduled_at": f"{_matrix_day(d)}T18:00:00+08:00"}
+
 CASES: list[Case] = [
     # --- public and personal pages -------------------------------------------------------
     Case("health", "health", lambda d: "/health/", every(200), anonymous=200),
@@ -195,6 +223,48 @@ CASES: list[Case] = [
     Case("campaigns:field_remove", "remove a record field", _field_url("remove/"),
          {**{p: 302 for p in BUREAU_A}, **CAMPAIGN_CHANGE}, method="post",
          missing_url=lambda d: f"/campaigns/{MISSING}/fields/{MISSING}/remove/"),
+    # --- coverage (reports): bureau officers; school leaders; whoever opens the class ------
+    Case("reports:bureau", "bureau coverage", lambda d: f"/campaigns/{_cid(d)}/coverage/",
+         {p: 200 for p in BUREAU_A}, missing_url=lambda d: f"/campaigns/{MISSING}/coverage/"),
+    Case("reports:school", "school A coverage",
+         lambda d: f"/schools/{d.school_a.pk}/coverage/?campaign={_cid(d)}",
+         {p: 200 for p in BUREAU_A | LEADERS_A},
+         missing_url=lambda d: f"/schools/{MISSING}/coverage/?campaign={_cid(d)}"),
+    Case("reports:todo", "class A1 to-do", lambda d: f"/classes/{d.class_a1.pk}/todo/?campaign={_cid(d)}",
+         {p: 200 for p in BUREAU_A | LEADERS_A | {"head_a1", "subject_a1"}},
+         missing_url=lambda d: f"/classes/{MISSING}/todo/?campaign={_cid(d)}"),
+    # --- visits: schedule, the visit page, the record -----------------------------------
+    Case("visits:new", "schedule page",
+         lambda d: f"/visits/new/?family={d.families['a1_only'].pk}",
+         _visit_rule(200, VISIT_SCHEDULERS),
+         missing_url=lambda d: f"/visits/new/?family={MISSING}"),
+    Case("visits:new", "schedule a visit",
+         lambda d: f"/visits/new/?family={d.families['a1_only'].pk}",
+         _visit_rule(302, VISIT_SCHEDULERS), method="post", data=_schedule_form,
+         missing_url=lambda d: f"/visits/new/?family={MISSING}"),
+    Case("visits:detail", "visit page", lambda d: f"/visits/{_vid(d)}/",
+         {p: 200 for p in VISIT_READERS}, missing_url=lambda d: f"/visits/{MISSING}/"),
+    Case("visits:action", "confirm a visit", lambda d: f"/visits/{_vid(d)}/confirm/",
+         _visit_rule(302, VISIT_SCHEDULERS), method="post", data=lambda d: {"version": 1},
+         missing_url=lambda d: f"/visits/{MISSING}/confirm/"),
+    Case("visits:action", "decline a visit", lambda d: f"/visits/{_vid(d)}/decline/",
+         _visit_rule(302, VISIT_SCHEDULERS), method="post",
+         data=lambda d: {"version": 1, "reason": "家长出差"},
+         missing_url=lambda d: f"/visits/{MISSING}/decline/"),
+    Case("visits:record", "record page", lambda d: f"/visits/{_vid(d)}/record/",
+         _visit_rule(200, {"head_a1"}), missing_url=lambda d: f"/visits/{MISSING}/record/"),
+    Case("visits:record", "submit an incomplete record", lambda d: f"/visits/{_vid(d)}/record/",
+         _visit_rule(400, {"head_a1"}), method="post", data=lambda d: {"process": "x"},
+         missing_url=lambda d: f"/visits/{MISSING}/record/"),
+    Case("visits:record_amend", "amend a record not yet written",
+         lambda d: f"/visits/{_vid(d)}/record/amend/", _visit_rule(302, {"head_a1"}),
+         method="post", data=lambda d: {"record_version": 1},
+         missing_url=lambda d: f"/visits/{MISSING}/record/amend/"),
+    Case("visits:record_draft", "save a record draft",
+         lambda d: f"/visits/{_vid(d)}/record/draft/", _visit_rule(200, {"head_a1"}),
+         method="post", data=lambda d: {"data": {"process": "草稿"}},
+         content_type="application/json",
+         missing_url=lambda d: f"/visits/{MISSING}/record/draft/"),
     # --- API --------------------------------------------------------------------------
     Case("api:openapi-json", "OpenAPI schema", lambda d: "/api/v1/openapi.json", every(200)),
     Case("api:openapi-view", "API docs", lambda d: "/api/v1/docs", every(200)),
@@ -234,6 +304,56 @@ CASES: list[Case] = [
          {**{p: 200 for p in BUREAU_A}, **CAMPAIGN_CHANGE}, method="patch", anonymous=401,
          data=lambda d: {"name": "改名后的活动"}, content_type="application/json",
          missing_url=lambda d: f"/api/v1/campaigns/{MISSING}"),
+    Case("api:coverage_bureau", "API bureau coverage",
+         lambda d: f"/api/v1/coverage/bureau?campaign={_cid(d)}",
+         {p: 200 for p in BUREAU_A}, anonymous=401,
+         missing_url=lambda d: f"/api/v1/coverage/bureau?campaign={MISSING}"),
+    Case("api:coverage_school", "API school A coverage",
+         lambda d: f"/api/v1/coverage/schools/{d.school_a.pk}?campaign={_cid(d)}",
+         {p: 200 for p in BUREAU_A | LEADERS_A}, anonymous=401,
+         missing_url=lambda d: f"/api/v1/coverage/schools/{MISSING}?campaign={_cid(d)}"),
+    Case("api:coverage_class_todo", "API class A1 to-do",
+         lambda d: f"/api/v1/coverage/classes/{d.class_a1.pk}/todo?campaign={_cid(d)}",
+         {p: 200 for p in BUREAU_A | LEADERS_A | {"head_a1", "subject_a1"}}, anonymous=401,
+         missing_url=lambda d: f"/api/v1/coverage/classes/{MISSING}/todo?campaign={_cid(d)}"),
+    Case("api:list_visits", "API visits", lambda d: "/api/v1/visits", every(200),
+         anonymous=401),
+    Case("api:get_visit", "API visit", lambda d: f"/api/v1/visits/{_vid(d)}",
+         {p: 200 for p in VISIT_READERS}, anonymous=401,
+         missing_url=lambda d: f"/api/v1/visits/{MISSING}"),
+    Case("api:schedule_visit", "API schedule a visit", lambda d: "/api/v1/visits",
+         _visit_rule(201, VISIT_SCHEDULERS), method="post", anonymous=401,
+         data=_schedule_json, content_type="application/json"),
+    Case("api:confirm_visit", "API confirm a visit", lambda d: f"/api/v1/visits/{_vid(d)}/confirm",
+         _visit_rule(200, VISIT_SCHEDULERS), method="post", anonymous=401,
+         content_type="application/json",
+         missing_url=lambda d: f"/api/v1/visits/{MISSING}/confirm"),
+    Case("api:reschedule_visit", "API reschedule a visit",
+         lambda d: f"/api/v1/visits/{_vid(d)}/reschedule", _visit_rule(200, VISIT_SCHEDULERS),
+         method="post", anonymous=401, content_type="application/json",
+         data=lambda d: {"scheduled_at": f"{_matrix_day(d, 28)}T18:00:00+08:00"},
+         missing_url=lambda d: f"/api/v1/visits/{MISSING}/reschedule"),
+    Case("api:decline_visit", "API decline a visit",
+         lambda d: f"/api/v1/visits/{_vid(d)}/decline", _visit_rule(200, VISIT_SCHEDULERS),
+         method="post", anonymous=401, content_type="application/json",
+         data=lambda d: {"reason": "家长出差"},
+         missing_url=lambda d: f"/api/v1/visits/{MISSING}/decline"),
+    Case("api:cancel_visit", "API cancel a visit",
+         lambda d: f"/api/v1/visits/{_vid(d)}/cancel", _visit_rule(200, VISIT_SCHEDULERS),
+         method="post", anonymous=401, content_type="application/json",
+         data=lambda d: {"reason": "临时有事"},
+         missing_url=lambda d: f"/api/v1/visits/{MISSING}/cancel"),
+    Case("api:record_visit", "API submit an incomplete record",
+         lambda d: f"/api/v1/visits/{_vid(d)}/record", _visit_rule(422, {"head_a1"}),
+         method="post", anonymous=401, content_type="application/json",
+         data=lambda d: {"visited_at": f"{_matrix_day(d)}T18:00:00+08:00", "preparation": "",
+                         "process": "", "children": {}},
+         missing_url=lambda d: f"/api/v1/visits/{MISSING}/record"),
+    Case("api:amend_visit_record", "API amend a record not yet written",
+         lambda d: f"/api/v1/visits/{_vid(d)}/record", _visit_rule(404, {"head_a1"}),
+         method="patch", anonymous=401, content_type="application/json",
+         data=lambda d: {"process": "改"},
+         missing_url=lambda d: f"/api/v1/visits/{MISSING}/record"),
 ]
 
 # Patterns that are not part of the application's own surface.

@@ -1,0 +1,37 @@
+"""The three coverage pages run a constant number of queries when the visits grow tenfold."""
+
+import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+
+from jiafang.visits.tests.test_query_counts import grow
+
+pytestmark = pytest.mark.usefixtures("scoped")
+
+PAGES = [
+    ("bureau_officer", lambda d, c: f"/campaigns/{c.pk}/coverage/"),
+    ("principal_a", lambda d, c: f"/schools/{d.school_a.pk}/coverage/?campaign={c.pk}"),
+    ("bureau_officer", lambda d, c: f"/schools/{d.school_b.pk}/coverage/?campaign={c.pk}"),
+    ("head_a1", lambda d, c: f"/classes/{d.class_a1.pk}/todo/?campaign={c.pk}"),
+    ("bureau_officer", lambda d, c: f"/api/v1/coverage/bureau?campaign={c.pk}"),
+    ("coordinator_a", lambda d, c: f"/api/v1/coverage/schools/{d.school_a.pk}?campaign={c.pk}"),
+    ("head_a1", lambda d, c: f"/api/v1/coverage/classes/{d.class_a1.pk}/todo?campaign={c.pk}"),
+]
+
+
+def _count(client, url) -> int:
+    client.get(url)
+    with CaptureQueriesContext(connection) as ctx:
+        response = client.get(url)
+    assert response.status_code == 200, url
+    return len(ctx.captured_queries)
+
+
+@pytest.mark.parametrize(("persona", "url"), PAGES, ids=[f"{p[0]}-{i}" for i, p in enumerate(PAGES)])
+def test_coverage_queries_do_not_grow_with_visits(persona, url, district, campaign, client):
+    client.force_login(district.users[persona])
+    grow(district, campaign, 4, 0)
+    small = _count(client, url(district, campaign))
+    grow(district, campaign, 40, 100)
+    large = _count(client, url(district, campaign))
+    assert large == small, f"{small} -> {large} queries"

@@ -1,0 +1,73 @@
+"""Who may schedule, change and record visits, on top of the scoping layer (R1, R8, R23).
+
+Lookups answer 404 when the user may not even see the family (out of scope looks missing) and
+403 (PermissionDenied) when they may see it but not act:
+
+- schedule a visit to a family, and confirm / reschedule / decline / cancel its visits: the head
+  teacher of any enrolled child's class at the family's school, and the school's principal and
+  coordinator (the lead of a visit may also change its appointment);
+- record a visit, amend its record and keep a draft of it: the lead and the companions
+  (同行教师) of that visit — those who were there.
+"""
+
+from __future__ import annotations
+
+from django.core.exceptions import PermissionDenied
+
+from jiafang.accounts.models import User
+from jiafang.schools import scoping
+from jiafang.schools.models import Family, Student
+from jiafang.visits import selectors
+from jiafang.visits.models import Visit, VisitCompanion
+
+
+def _enrolled_class_ids(family: Family) -> set[int]:
+    return set(Student.objects.filter(family=family, school_id=family.school_id,
+                                      status=Student.Status.ENROLLED)
+               .values_list("school_class_id", flat=True))
+
+
+def can_schedule_visit(user: User, family: Family) -> bool:
+    access = scoping.access_for(user)
+    if family.school_id in access.managed_school_ids:
+        return True
+    return bool(access.head_class_ids & _enrolled_class_ids(family))
+
+
+def can_schedule_in_class(user: User, school_class) -> bool:
+    """Whether the user may schedule visits to the families of this class (roster links)."""
+    access = scoping.access_for(user)
+    return (school_class.school_id in access.managed_school_ids
+            or school_class.pk in access.head_class_ids)
+
+
+def can_change_visit(user: User, visit: Visit) -> bool:
+    """Confirm, reschedule, decline, cancel."""
+    return visit.lead_id == user.pk or can_schedule_visit(user, visit.family)
+
+
+def can_record_visit(user: User, visit: Visit) -> bool:
+    if visit.lead_id == user.pk:
+        return True
+    return VisitCompanion.objects.filter(visit=visit, user_id=user.pk).exists()
+
+
+def get_family_for_schedule(user: User, pk: object) -> Family:
+    family = scoping.get_family_for_user(user, pk)
+    if not can_schedule_visit(user, family):
+        raise PermissionDenied
+    return family
+
+
+def get_visit_for_change(user: User, pk: object) -> Visit:
+    visit = selectors.get_visit_for_user(user, pk)
+    if not can_change_visit(user, visit):
+        raise PermissionDenied
+    return visit
+
+
+def get_visit_for_record(user: User, pk: object) -> Visit:
+    visit = selectors.get_visit_for_user(user, pk)
+    if not can_record_visit(user, visit):
+        raise PermissionDenied
+    return visit

@@ -1,0 +1,269 @@
+"""Pages for scheduling and recording home visits (issue 3 points 4 and 6; R6, R8, R9, R12,
+R17, R23). Thin: lookups through `visits.permissions` / the scoping layer, changes through
+`visits.services` only."""
+
+from __future__ import annotations
+
+import json
+
+from django.contrib import messages
+from django.core.exceptions import ValidationError
+from django.http import Http404, JsonResponse
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
+
+from jiafang.campaigns.selectors import current_campaign_for_school
+from jiafang.visits import forms as vforms
+from jiafang.visits import permissions, selectors, services
+from jiafang.visits.models import Visit, VisitRecordDraft
+
+STALE_VISIT = _("该家访已被他人修改，请刷新后重试")
+
+
+def _error_dict(error: ValidationError) -> dict[str, list[str]]:
+    return error.message_dict if hasattr(error, "error_dict") else {"__all__": error.messages}
+
+
+def _apply_errors(form, error: ValidationError) -> None:
+    for name, msgs in _error_dict(error).items():
+        form.add_error(name if name in form.fields else None, msgs)
+
+
+# --- schedule ---------------------------------------------------------------------------------
+
+def _staff_choices(family, children):
+    """The school's staff, the children's classes' teachers first."""
+    heads, subjects = selectors.class_teacher_ids({s.school_class_id for s in children})
+    return selectors.school_staff(family.school_id, first_ids=heads | subjects)
+
+
+@require_http_methods(["GET", "POST"])
+def visit_new(request):
+    """Schedule a visit to a family (R8, R17, R23.2): warnings first, then "仍然安排"."""
+    family = permissions.get_family_for_schedule(request.user, request.GET.get("family"))
+    children = selectors.visit_children(family)
+    campaign = current_campaign_for_school(request.user, family.school)
+    staff_qs = _staff_choices(family, children)
+    context = {"family": family, "children": children, "campaign": campaign}
+    if request.method == "POST":
+        form = vforms.ScheduleForm(request.POST, staff=staff_qs)
+        if campaign is None:
+            form.add_error(None, _("本校当前没有进行中的家访活动。"))
+        elif form.is_valid():
+            data = form.cleaned_data
+            when = form.scheduled_at()
+            companions = [u for u in data["companions"] if u.pk != data["lead"].pk]
+            warnings = services.schedule_warnings(
+                campaign=campaign, teacher_ids=[data["lead"].pk, *(u.pk for u in companions)],
+                scheduled_at=when, duration_minutes=data["duration_minutes"])
+            if warnings and request.POST.get("confirm") != "1":
+                return render(request, "visits/visit_new.html",
+                              {**context, "form": form, "warnings": warnings})
+            try:
+                result = services.visit_schedule(
+                    campaign=campaign, family=family, lead=data["lead"], companions=companions,
+                    scheduled_at=when, duration_minutes=data["duration_minutes"],
+                    form=data["form"], by=request.user)
+            except ValidationError as error:
+                _apply_errors(form, error)
+            else:
+                for warning in result.warnings:
+                    messages.warning(request, warning.message)
+                messages.success(request, _("已安排家访。"))
+                return redirect("visits:detail", pk=result.visit.pk)
+        return render(request, "visits/visit_new.html", {**context, "form": form}, status=400)
+    lead = selectors.default_lead(request.user, family)
+    form = vforms.ScheduleForm(staff=staff_qs, initial={"lead": lead.pk if lead else None})
+    return render(request, "visits/visit_new.html", {**context, "form": form})
+
+
+# --- the visit page and its state changes -----------------------------------------------------
+
+def _render_visit(request, visit: Visit, *, status: int = 200, forms: dict | None = None,
+                  stale: bool = False):
+    view = selectors.visit_view(request.user, visit)
+    version = {"version": visit.version}
+    forms = forms or {}
+    return render(request, "visits/visit_detail.html", {
+        "visit": visit, "view": view, "stale": stale,
+        "can_change": permissions.can_change_visit(request.user, visit),
+        "can_record": permissions.can_record_visit(request.user, visit),
+        "is_open": visit.status in services.OPEN_STATES,
+        "version_form": forms.get("confirm") or vforms.VersionForm(initial=version),
+        "reschedule_form": forms.get("reschedule") or vforms.RescheduleForm(initial=version),
+        "decline_form": forms.get("decline") or vforms.ReasonForm(initial=version,
+                                                                    auto_id="id_decline_%s"),
+        "cancel_form": forms.get("cancel") or vforms.ReasonForm(initial=version,
+                                                                  auto_id="id_cancel_%s"),
+    }, status=status)
+
+
+@require_GET
+def visit_detail(request, pk: int):
+    visit = selectors.get_visit_for_user(request.user, pk)
+    return _render_visit(request, visit)
+
+
+ACTIONS = {
+    "confirm": (vforms.VersionForm, _("已确认家访。")),
+    "reschedule": (vforms.RescheduleForm, _("已改期，等待确认。")),
+    "decline": (vforms.ReasonForm, _("已记录家长婉拒。")),
+    "cancel": (vforms.ReasonForm, _("已取消家访。")),
+}
+
+
+def _act(request, visit: Visit, action: str, form):
+    data = form.cleaned_data
+    common = {"visit": visit, "by": request.user, "expected_version": data["version"]}
+    if action == "confirm":
+        services.visit_confirm(**common)
+    elif action == "reschedule":
+        result = services.visit_reschedule(scheduled_at=form.scheduled_at(),
+                                           duration_minutes=data.get("duration_minutes"),
+                                           **common)
+        for warning in result.warnings:
+            messages.warning(request, warning.message)
+    elif action == "decline":
+        services.visit_decline(reason=data["reason"], **common)
+    else:
+        services.visit_cancel(reason=data["reason"], **common)
+
+
+@require_POST
+def visit_action(request, pk: str, action: str):
+    """confirm / reschedule / decline / cancel, with the version the page showed (G1)."""
+    if action not in ACTIONS:
+        raise Http404
+    visit = permissions.get_visit_for_change(request.user, pk)
+    form_class, done = ACTIONS[action]
+    kwargs = {"auto_id": f"id_{action}_%s"} if action in ("decline", "cancel") else {}
+    form = form_class(request.POST, **kwargs)
+    if form.is_valid():
+        try:
+            _act(request, visit, action, form)
+        except services.StaleVersion:
+            visit.refresh_from_db()
+            return _render_visit(request, visit, status=409, stale=True)
+        except ValidationError as error:
+            _apply_errors(form, error)
+        else:
+            messages.success(request, done)
+            return redirect("visits:detail", pk=visit.pk)
+    return _render_visit(request, visit, status=400, forms={action: form})
+
+
+# --- the record -------------------------------------------------------------------------------
+
+def _record_page(request, visit: Visit, *, record=None, values=None, errors=None,
+                 status: int = 200, stale: bool = False, record_version=None):
+    view = selectors.visit_view(request.user, visit)
+    children = selectors.visit_children(visit)
+    draft = None
+    if record is None and values is None:
+        draft = VisitRecordDraft.objects.filter(visit=visit, user=request.user).first()
+    if values is None:
+        values = (draft.data if draft is not None and draft.data
+                  else vforms.record_values(record, visit))
+    form = vforms.record_form_context(visit=visit, campaign=visit.campaign, children=children,
+                                      companions=view.companions, values=values,
+                                      errors=errors or {})
+    return render(request, "visits/visit_record.html", {
+        "visit": visit, "view": view, "record": record, "f": form, "stale": stale,
+        "draft": draft, "has_errors": bool(errors),
+        "record_version": record_version or (record.version if record else None),
+        "draft_key": services.visit_record_draft_key(visit=visit, user=request.user),
+        "draft_url": reverse("visits:record_draft", args=[visit.pk]),
+        "storage_name": f"jiafang.visit-draft.{request.user.pk}.{visit.pk}",
+    }, status=status)
+
+
+@require_http_methods(["GET", "POST"])
+def visit_record(request, pk: int):
+    """GET: the form (a saved draft restored), or the submitted record with the amend form.
+    POST: submit the record; errors shown next to their fields, everything typed kept."""
+    visit = permissions.get_visit_for_record(request.user, pk)
+    record = selectors.visit_record_of(visit)
+    if request.method == "GET":
+        return _record_page(request, visit, record=record)
+    if record is not None:
+        messages.info(request, _("该家访已有记录，请在下方修改。"))
+        return redirect("visits:record", pk=visit.pk)
+    children = selectors.visit_children(visit)
+    kwargs, errors = vforms.parse_record(request.POST, campaign=visit.campaign,
+                                         child_ids=[s.pk for s in children])
+    values = vforms.draft_values(request.POST)
+    if not errors:
+        try:
+            services.visit_record_submit(visit=visit, by=request.user, **kwargs)
+        except ValidationError as error:
+            errors = _error_dict(error)
+        else:
+            messages.success(request, _("家访记录已提交。"))
+            return redirect("visits:record", pk=visit.pk)
+    return _record_page(request, visit, values=values, errors=errors, status=400)
+
+
+@require_POST
+def visit_record_amend(request, pk: int):
+    """Amend the submitted record with the version the form carried; a stale version is told,
+    nothing is overwritten (G1)."""
+    visit = permissions.get_visit_for_record(request.user, pk)
+    record = selectors.visit_record_of(visit)
+    if record is None:
+        messages.info(request, _("该家访还没有记录。"))
+        return redirect("visits:record", pk=visit.pk)
+    children = [c.student for c in record.children.all()]
+    kwargs, errors = vforms.parse_record(request.POST, campaign=visit.campaign,
+                                         child_ids=[s.pk for s in children])
+    values = vforms.draft_values(request.POST)
+    try:
+        expected = int(request.POST.get("record_version", ""))
+    except ValueError:
+        expected = -1
+    if not errors:
+        if "\n".join(t for t, _c in kwargs["parent_demands"]) == record.parent_demands_text:
+            kwargs.pop("parent_demands")  # unchanged: keep the demands and their statuses
+        try:
+            services.visit_record_amend(record=record, by=request.user,
+                                        expected_version=expected, **kwargs)
+        except services.StaleVersion:
+            return _record_page(request, visit, record=record, values=values, status=409,
+                                stale=True, record_version=expected)
+        except ValidationError as error:
+            errors = _error_dict(error)
+        else:
+            messages.success(request, _("记录已修改，原内容保留在修改历史中。"))
+            return redirect("visits:record", pk=visit.pk)
+    return _record_page(request, visit, record=record, values=values, errors=errors,
+                        status=400, record_version=expected)
+
+
+@require_POST
+def visit_record_draft(request, pk: int):
+    """Save the record form as typed (JSON `{"data": {...}}` from record.js, or a form POST)."""
+    visit = permissions.get_visit_for_record(request.user, pk)
+    as_json = request.content_type == "application/json"
+    if as_json:
+        try:
+            payload = json.loads(request.body or b"{}")
+        except ValueError:
+            return JsonResponse({"detail": _("草稿格式不正确。")}, status=400)
+        data = payload.get("data") if isinstance(payload, dict) else None
+    else:
+        data = vforms.draft_values(request.POST)
+    try:
+        draft = services.visit_record_draft_save(visit=visit, user=request.user, data=data or {})
+    except ValidationError as error:
+        errors = _error_dict(error)
+        if not as_json:
+            messages.error(request, next(iter(errors.values()))[0])
+            return redirect("visits:record", pk=visit.pk)
+        return JsonResponse({"detail": next(iter(errors.values()))[0], "errors": errors},
+                            status=422)
+    if not as_json:  # the "保存草稿" button without JS
+        messages.success(request, _("草稿已保存。"))
+        return redirect("visits:record", pk=visit.pk)
+    return JsonResponse({"saved_at": draft.saved_at.isoformat()})
+
