@@ -109,6 +109,7 @@ def campaign_update(*, campaign: Campaign, by: User, school_ids: Iterable[int] |
     if unknown:
         raise TypeError(f"campaign_update: unknown fields {sorted(unknown)}")
     campaign = Campaign.objects.select_for_update().get(pk=campaign.pk)
+    before = (campaign.starts_on, campaign.ends_on, list(campaign.counting_forms))
     values = {name: changes.get(name, getattr(campaign, name)) for name in _UPDATABLE}
     values["counting_forms"] = _ordered_forms(values["counting_forms"])
     if school_ids is None:
@@ -124,6 +125,11 @@ def campaign_update(*, campaign: Campaign, by: User, school_ids: Iterable[int] |
         campaign.participations.exclude(school_id__in=ids).delete()
         CampaignSchool.objects.bulk_create(
             [CampaignSchool(campaign=campaign, school_id=pk) for pk in set(ids) - existing])
+    if before != (campaign.starts_on, campaign.ends_on, list(campaign.counting_forms)):
+        # which records count depends on the forms and the period: coverage follows at once
+        from jiafang.visits.services import campaign_visits_reevaluate  # visits builds on us
+
+        campaign_visits_reevaluate(campaign=campaign)
     return campaign
 
 

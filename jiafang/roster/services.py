@@ -764,7 +764,18 @@ def roster_import(*, school: School, file_name: str, data: bytes, by: User | Non
             focus_flag_set(student=p.existing, category=category, by=by, reason=IMPORT_REASON,
                            refresh_figures=False)
     school_figures_refresh(school_ids=[school.pk])
+    _campaign_figures_follow(school)
     return preview
+
+
+def _campaign_figures_follow(school: School) -> None:
+    """A roster change (a child transferred out, moved class or family) moves the coverage of
+    every campaign with visits at this school: re-evaluate that school's part of them."""
+    from jiafang.campaigns.models import Campaign  # later stages of the flow build on rosters
+    from jiafang.visits.services import campaign_visits_reevaluate
+
+    for campaign in Campaign.objects.filter(visits__school=school).distinct():
+        campaign_visits_reevaluate(campaign=campaign, school_ids=[school.pk])
 
 
 # --- staff -------------------------------------------------------------------------------------
