@@ -20,7 +20,7 @@ from jiafang.accounts.models import Role, User
 from jiafang.campaigns.defaults import FIXED_FIELDS, FormField
 from jiafang.campaigns.models import Campaign, CampaignField
 from jiafang.schools.models import Bureau, School
-from jiafang.schools.scoping import access_for
+from jiafang.schools.scoping import access_for, bureau_tree
 
 
 def _staff_school_ids(user: User) -> frozenset[int]:
@@ -98,22 +98,9 @@ def participating_schools(user: User, campaign: Campaign) -> tuple[list[School],
     return schools, len(ids) - len(schools)
 
 
-def _descendants(root_ids: set[int]) -> set[int]:
-    edges = list(Bureau.objects.values_list("pk", "parent_id"))
-    result = set(root_ids)
-    changed = True
-    while changed:
-        changed = False
-        for pk, parent_id in edges:
-            if parent_id in result and pk not in result:
-                result.add(pk)
-                changed = True
-    return result
-
-
 def campaign_school_choices(bureau: Bureau) -> QuerySet[School]:
     """Schools a campaign of this bureau may list: its own and its sub-bureaus' schools."""
-    return School.objects.filter(bureau_id__in=_descendants({bureau.pk})).order_by("code")
+    return School.objects.filter(bureau_id__in=bureau_tree({bureau.pk})).order_by("code")
 
 
 def current_campaign(campaigns: list[Campaign], today: dt.date) -> Campaign | None:

@@ -73,7 +73,7 @@ class Access:
 ANONYMOUS = Access(user_id=None)
 
 
-def _bureau_tree(root_ids: set[int]) -> set[int]:
+def bureau_tree(root_ids: set[int]) -> set[int]:
     """The bureaus and all their sub-bureaus (a city holds districts)."""
     edges = list(Bureau.objects.values_list("pk", "parent_id"))
     result = set(root_ids)
@@ -115,7 +115,7 @@ def access_for(user: User | None) -> Access:
         elif kind == Kind.SUBJECT_TEACHER:
             sets["subject"].add(class_id)
             sets["class_school"].add(school_id)
-    bureau_ids = _bureau_tree(sets["bureau"]) if sets["bureau"] else set()
+    bureau_ids = bureau_tree(sets["bureau"]) if sets["bureau"] else set()
     bureau_school_ids: set[int] = set()
     if bureau_ids:
         bureau_school_ids = set(
