@@ -230,13 +230,9 @@ def list_students(request, filters: Query[StudentFilter]):
         category = FocusCategory.objects.filter(code=filters.category).first()
         if category is None:
             return Student.objects.none()
-    qs = selectors.student_search(request.user, category=category, q=(filters.q or "").strip())
-    if filters.school is not None:
-        qs = qs.filter(school_id=filters.school)
-    if filters.class_id is not None:
-        qs = qs.filter(school_class_id=filters.class_id)
-    if filters.status:
-        qs = qs.filter(status=filters.status)
+    qs = selectors.student_search(
+        request.user, school_id=filters.school, class_id=filters.class_id, category=category,
+        status=filters.status or "", q=(filters.q or "").strip())
     return LazyPage(_with_flags(qs.order_by("school_id", "student_number")), _student_out)
 
 

@@ -231,15 +231,17 @@ def focus_students(user: User, school: School, category: FocusCategory | None = 
     )
 
 
-def student_search(user: User, *, school: School | None = None,
-                   school_class: SchoolClass | None = None,
-                   category: FocusCategory | None = None, q: str = "") -> QuerySet[Student]:
-    """Filtered, scoped student list shared by the API and pages."""
+def student_search(user: User, *, school_id: int | None = None, class_id: int | None = None,
+                   category: FocusCategory | None = None, status: str = ENROLLED,
+                   q: str = "") -> QuerySet[Student]:
+    """The scoped, filtered student list of the API (status "" means every status)."""
     qs = scoping.students_for_user(user)
-    if school is not None:
-        qs = qs.filter(school=school)
-    if school_class is not None:
-        qs = qs.filter(school_class=school_class)
+    if school_id is not None:
+        qs = qs.filter(school_id=school_id)
+    if class_id is not None:
+        qs = qs.filter(school_class_id=class_id)
+    if status:
+        qs = qs.filter(status=status)
     if category is not None:
         qs = qs.filter(pk__in=FocusFlag.objects.filter(cleared_at=None, category=category)
                        .values("student"))
