@@ -10,20 +10,7 @@ import json
 import re
 import sys
 
-
-def parse_block(block: str) -> tuple[list[str], dict[str, str]]:
-    comments, fields, key = [], {}, None
-    for line in block.splitlines():
-        if line.startswith("#"):
-            comments.append(line)
-            continue
-        match = re.match(r'^(msgid|msgid_plural|msgstr(?:\[\d\])?) (".*")$', line)
-        if match:
-            key = match.group(1)
-            fields[key] = json.loads(match.group(2))
-        elif line.startswith('"') and key:
-            fields[key] += json.loads(line)
-    return comments, fields
+from jiafang.core.po import parse_block
 
 
 def quote(value: str) -> str:

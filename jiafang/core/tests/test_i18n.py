@@ -1,34 +1,17 @@
 """Simplified Chinese is the source language; the English catalog is complete and compiled."""
 
 import gettext
-import json
-import re
 from pathlib import Path
 
 from django.utils import translation
+
+from jiafang.core.po import entries
 
 LOCALE = Path(__file__).resolve().parents[2] / "locale" / "en" / "LC_MESSAGES"
 
 
 def po_entries() -> dict[str, str]:
-    """msgid → msgstr (the first form of plurals), continuation lines joined."""
-    entries = {}
-    for block in (LOCALE / "django.po").read_text(encoding="utf-8").split("\n\n"):
-        fields: dict[str, str] = {}
-        key = None
-        for line in block.splitlines():
-            if line.startswith("#"):
-                continue
-            match = re.match(r'^(msgid|msgid_plural|msgstr(?:\[0\])?) (".*")$', line)
-            if match:
-                key = match.group(1)
-                fields[key] = json.loads(match.group(2))
-            elif line.startswith('"') and key:
-                fields[key] += json.loads(line)
-        msgid = fields.get("msgid")
-        if msgid:
-            entries[msgid] = fields.get("msgstr", fields.get("msgstr[0]", ""))
-    return entries
+    return entries((LOCALE / "django.po").read_text(encoding="utf-8"))
 
 
 def test_every_string_has_an_english_translation():
