@@ -12,6 +12,7 @@ from django.http import Http404
 from ninja import Field, Router, Schema
 
 from jiafang.reports import selectors
+from jiafang.schools import scoping
 from jiafang.visits.selectors import (
     Counts,
     coverage_for_bureau,
@@ -196,7 +197,7 @@ def _family(row) -> dict:
 @router.get("/classes/{class_id}/todo", response=TodoOut)
 def coverage_class_todo(request, class_id: int, campaign: int | None = None):
     """Whoever may open the class: families not yet visited (focus first), declined apart."""
-    school_class = selectors.get_class_for_todo(request.user, class_id)
+    school_class = scoping.get_class_for_user(request.user, class_id)
     found = _campaign(request, school_class.school, campaign)
     todo = families_to_visit(request.user, school_class, found)
     return {

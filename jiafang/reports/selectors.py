@@ -18,7 +18,7 @@ from jiafang.accounts.models import User
 from jiafang.campaigns.models import Campaign
 from jiafang.campaigns.selectors import current_campaign_for_school, get_campaign_for_user
 from jiafang.schools import scoping
-from jiafang.schools.models import School, SchoolClass
+from jiafang.schools.models import School
 from jiafang.visits.services import campaign_includes_school
 
 
@@ -36,10 +36,6 @@ def get_school_for_coverage(user: User, pk: object) -> School:
     if school.pk not in scoping.access_for(user).full_school_ids:
         raise Http404
     return school
-
-
-def get_class_for_todo(user: User, pk: object) -> SchoolClass:
-    return scoping.get_class_for_user(user, pk)
 
 
 def campaign_for_school(user: User, school: School, campaign_id: object = None

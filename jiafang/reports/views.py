@@ -44,7 +44,7 @@ def school_coverage(request, pk: int):
 @require_GET
 def class_todo(request, pk: int):
     """The head teacher's to-do list: families not yet visited (focus first), declined apart."""
-    school_class = selectors.get_class_for_todo(request.user, pk)
+    school_class = scoping.get_class_for_user(request.user, pk)
     campaign = selectors.campaign_for_school(request.user, school_class.school,
                                              request.GET.get("campaign"))
     context = {"school_class": school_class, "campaign": campaign,

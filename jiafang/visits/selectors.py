@@ -364,7 +364,7 @@ def visits_for_user(user: User):
 def get_visit_for_user(user: User, pk: object) -> Visit:
     """The visit, or 404 when it is missing or out of the user's scope."""
     try:
-        return (visits_for_user(user).select_related("family", "lead", "campaign")
+        return (visits_for_user(user).select_related("family", "lead", "campaign", "school")
                 .get(pk=int(str(pk))))
     except (ValueError, TypeError, Visit.DoesNotExist):
         raise Http404 from None
@@ -382,9 +382,9 @@ def visit_children(visit_or_family) -> list[Student]:
                 .select_related("school_class").order_by("pk"))
 
 
-def visible_children(user: User, visit: Visit) -> tuple[list[Student], int]:
+def visible_children(user: User, visit_or_family) -> tuple[list[Student], int]:
     """The family's enrolled children the user may see, and how many others there are."""
-    everyone = visit_children(visit)
+    everyone = visit_children(visit_or_family)
     visible = set(scoping.students_for_user(user).filter(pk__in=[s.pk for s in everyone])
                   .values_list("pk", flat=True))
     shown = [s for s in everyone if s.pk in visible]
@@ -416,15 +416,13 @@ def default_lead(user: User, family: Family) -> User | None:
     """The current user if they teach an enrolled child of the family, else the head teacher of
     the first enrolled child's class that has one."""
     children = visit_children(family)
-    if scoping.access_for(user).class_ids & {s.school_class_id for s in children}:
+    class_ids = [s.school_class_id for s in children]
+    if scoping.access_for(user).class_ids & set(class_ids):
         return user
-    for child in children:
-        role = (Role.objects.filter(school_class_id=child.school_class_id,
-                                    kind=Role.Kind.HEAD_TEACHER)
-                .select_related("user").order_by("pk").first())
-        if role is not None and role.user.is_active:
-            return role.user
-    return None
+    heads = {role.school_class_id: role.user for role in Role.objects.filter(
+        school_class_id__in=class_ids, kind=Role.Kind.HEAD_TEACHER, user__is_active=True,
+    ).select_related("user")}
+    return next((heads[c] for c in class_ids if c in heads), None)
 
 
 @dataclass

@@ -19,8 +19,6 @@ from jiafang.visits import forms as vforms
 from jiafang.visits import permissions, selectors, services
 from jiafang.visits.models import Visit, VisitRecordDraft
 
-STALE_VISIT = _("该家访已被他人修改，请刷新后重试")
-
 
 def _error_dict(error: ValidationError) -> dict[str, list[str]]:
     return error.message_dict if hasattr(error, "error_dict") else {"__all__": error.messages}
@@ -44,9 +42,11 @@ def visit_new(request):
     """Schedule a visit to a family (R8, R17, R23.2): warnings first, then "仍然安排"."""
     family = permissions.get_family_for_schedule(request.user, request.GET.get("family"))
     children = selectors.visit_children(family)
+    shown, hidden = selectors.visible_children(request.user, family)
     campaign = current_campaign_for_school(request.user, family.school)
     staff_qs = _staff_choices(family, children)
-    context = {"family": family, "children": children, "campaign": campaign}
+    context = {"family": family, "children": shown, "hidden_children": hidden,
+               "campaign": campaign}
     if request.method == "POST":
         form = vforms.ScheduleForm(request.POST, staff=staff_qs)
         if campaign is None:

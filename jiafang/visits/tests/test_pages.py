@@ -83,6 +83,14 @@ def test_schedule_warns_then_saves_after_confirmation(district, campaign, login)
     assert "家访时间与上课时间重叠" in page.content.decode()  # shown after saving as well
 
 
+def test_schedule_page_names_only_children_in_scope(district, campaign, login):
+    """B5: head_a1 schedules the sibling family; 王小红 (3(2)) is counted, not named."""
+    page = login(district.users["head_a1"]).get(
+        f"/visits/new/?family={district.families['siblings'].pk}").content.decode()
+    assert "王小明" in page and "王小红" not in page
+    assert "同家庭另有 1 个孩子在本校其他班级" in page
+
+
 def test_schedule_without_warnings_saves_at_once(district, campaign, login):
     client = login(district.users["principal_a"])
     page = client.post(f"/visits/new/?family={district.families['a2_only'].pk}", {
