@@ -181,7 +181,8 @@ def matrix_district(district):
 
 def _matrix_visit(district) -> int:
     """A proposed visit of head_a1 to family a1_only, two weeks into the matrix campaign."""
-    from jiafang.visits.services import LOCAL_TZ, visit_schedule
+    from jiafang.visits.defaults import LOCAL_TZ
+    from jiafang.visits.services import visit_schedule
 
     when = dt.datetime.combine(district.campaign.starts_on + dt.timedelta(days=14),
                                dt.time(17, 0), tzinfo=LOCAL_TZ)

@@ -84,6 +84,17 @@ def bureaus_for_create(user: User) -> QuerySet[Bureau]:
     return Bureau.objects.filter(pk__in=access.bureau_ids).order_by("code")
 
 
+def participating_school_ids(campaign: Campaign) -> QuerySet:
+    """A queryset of the ids of the schools taking part in the campaign (one query when used)."""
+    if campaign.all_schools:
+        return campaign_school_choices(campaign.bureau).values("pk")
+    return campaign.participations.values("school_id")
+
+
+def campaign_includes_school(campaign: Campaign, school_id: int) -> bool:
+    return School.objects.filter(pk=school_id, pk__in=participating_school_ids(campaign)).exists()
+
+
 def participating_schools(user: User, campaign: Campaign) -> tuple[list[School], int]:
     """The participating schools the user may see by name, and how many others take part.
 

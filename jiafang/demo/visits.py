@@ -21,7 +21,6 @@ import random
 import time
 from collections import defaultdict
 from collections.abc import Callable
-from zoneinfo import ZoneInfo
 
 from django.db.models import Max
 from django.utils import timezone
@@ -29,7 +28,12 @@ from django.utils import timezone
 from jiafang.accounts.models import Role
 from jiafang.campaigns.models import Campaign, CampaignField
 from jiafang.schools.models import FocusFlag, School, Student
-from jiafang.visits.defaults import CONTENT_CODES, INTO_FAMILY_CODES, seed_demand_categories
+from jiafang.visits.defaults import (
+    CONTENT_CODES,
+    INTO_FAMILY_CODES,
+    LOCAL_TZ,
+    seed_demand_categories,
+)
 from jiafang.visits.models import (
     DemandCategory,
     ParentDemand,
@@ -41,7 +45,6 @@ from jiafang.visits.models import (
 )
 from jiafang.visits.services import campaign_visits_reevaluate
 
-LOCAL_TZ = ZoneInfo("Asia/Shanghai")
 PHONE_SHARE = 0.04  # of recorded visits: by phone, recorded but not counted
 BOOKED_SHARE = 0.07  # of families: a visit proposed or confirmed in the coming weeks
 DECLINED_SHARE = 0.015  # of families: declined, with a reason

@@ -16,10 +16,13 @@ from django.http import Http404
 
 from jiafang.accounts.models import User
 from jiafang.campaigns.models import Campaign
-from jiafang.campaigns.selectors import current_campaign_for_school, get_campaign_for_user
+from jiafang.campaigns.selectors import (
+    campaign_includes_school,
+    current_campaign_for_school,
+    get_campaign_for_user,
+)
 from jiafang.schools import scoping
 from jiafang.schools.models import School
-from jiafang.visits.services import campaign_includes_school
 
 
 def get_campaign_for_bureau_coverage(user: User, pk: object) -> Campaign:

@@ -5,6 +5,11 @@ the default teaching hours (R8, R17: visits "利用课余时间").
 
 from __future__ import annotations
 
+from zoneinfo import ZoneInfo
+
+# Visit times, teaching hours and weeks are local to the schools (China Standard Time).
+LOCAL_TZ = ZoneInfo("Asia/Shanghai")
+
 # 五、活动内容 1–5 (R6): code, short label, the notice's wording.
 VISIT_CONTENTS: list[tuple[str, str, str]] = [
     ("family_situation", "了解家庭情况",

@@ -15,11 +15,12 @@ from jiafang.campaigns.selectors import record_form_fields
 from jiafang.visits.defaults import (
     DEFAULT_DURATION_MINUTES,
     INTO_FAMILY,
+    LOCAL_TZ,
     MAX_DURATION_MINUTES,
     MIN_DURATION_MINUTES,
     VISIT_CONTENTS,
 )
-from jiafang.visits.services import CHILD_PARTS, LOCAL_TZ, parent_demands_split
+from jiafang.visits.services import CHILD_PARTS, parent_demands_split
 
 
 class DateInput(forms.DateInput):

@@ -16,15 +16,13 @@ from django.core.exceptions import PermissionDenied
 
 from jiafang.accounts.models import User
 from jiafang.schools import scoping
-from jiafang.schools.models import Family, Student
+from jiafang.schools.models import Family
 from jiafang.visits import selectors
 from jiafang.visits.models import Visit, VisitCompanion
 
 
 def _enrolled_class_ids(family: Family) -> set[int]:
-    return set(Student.objects.filter(family=family, school_id=family.school_id,
-                                      status=Student.Status.ENROLLED)
-               .values_list("school_class_id", flat=True))
+    return {child.school_class_id for child in selectors.visit_children(family)}
 
 
 def can_schedule_visit(user: User, family: Family) -> bool:

@@ -22,7 +22,7 @@ from django.http import Http404
 
 from jiafang.accounts.models import Role, User
 from jiafang.campaigns.models import Campaign
-from jiafang.campaigns.selectors import campaign_school_choices
+from jiafang.campaigns.selectors import participating_school_ids
 from jiafang.schools import scoping
 from jiafang.schools.models import (
     GRADE_NAMES,
@@ -34,8 +34,8 @@ from jiafang.schools.models import (
     SchoolFigures,
     Student,
 )
+from jiafang.visits.defaults import LOCAL_TZ
 from jiafang.visits.models import CampaignSchoolFigures, StudentVisitStatus, Visit, VisitCompanion
-from jiafang.visits.services import LOCAL_TZ
 
 ENROLLED = Student.Status.ENROLLED
 
@@ -180,13 +180,6 @@ class BureauCoverage:
     focus_visited: int
     principal_visits: int
     by_category: list[tuple[FocusCategory, int, int]]  # (category, total, visited)
-
-
-def participating_school_ids(campaign: Campaign):
-    """A queryset of the ids of the schools taking part in the campaign."""
-    if campaign.all_schools:
-        return campaign_school_choices(campaign.bureau).values("pk")
-    return campaign.participations.values("school_id")
 
 
 def coverage_for_bureau(user: User, campaign: Campaign) -> BureauCoverage:

@@ -15,7 +15,6 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from zoneinfo import ZoneInfo
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
@@ -26,13 +25,14 @@ from django.utils.translation import gettext as _
 from jiafang.accounts.models import Role, User
 from jiafang.campaigns.defaults import VisitForm
 from jiafang.campaigns.models import Campaign, CampaignField
-from jiafang.campaigns.selectors import campaign_school_choices
+from jiafang.campaigns.selectors import campaign_includes_school
 from jiafang.schools.models import Family, FocusFlag, Student
 from jiafang.visits.defaults import (
     CONTENT_CODES,
     DEFAULT_DEMAND_CATEGORY,
     DEFAULT_TEACHING_HOURS,
     INTO_FAMILY_CODES,
+    LOCAL_TZ,
     MAX_DURATION_MINUTES,
     MIN_DURATION_MINUTES,
     seed_demand_categories,
@@ -50,8 +50,8 @@ from jiafang.visits.models import (
     VisitRecordDraft,
     VisitRecordRevision,
 )
+from jiafang.visits.selectors import visit_children
 
-LOCAL_TZ = ZoneInfo("Asia/Shanghai")
 ENROLLED = Student.Status.ENROLLED
 Status = Visit.Status
 OPEN_STATES = (Status.PROPOSED, Status.CONFIRMED)
@@ -97,21 +97,10 @@ def _errors() -> tuple[dict[str, list[str]], object]:
     return errors, add
 
 
-def campaign_includes_school(campaign: Campaign, school_id: int) -> bool:
-    if campaign.all_schools:
-        return campaign_school_choices(campaign.bureau).filter(pk=school_id).exists()
-    return campaign.participations.filter(school_id=school_id).exists()
-
-
 def _school_staff_ids(school_id: int, user_ids: Iterable[int]) -> set[int]:
     """Those of these users who hold any role at the school."""
     return set(Role.objects.filter(school_id=school_id, user_id__in=list(user_ids))
                .values_list("user_id", flat=True))
-
-
-def _enrolled_children(family: Family) -> list[Student]:
-    return list(Student.objects.filter(family=family, school_id=family.school_id, status=ENROLLED)
-                .order_by("pk"))
 
 
 def _event(visit: Visit, kind: str, by: User | None, **data) -> VisitEvent:
@@ -322,7 +311,7 @@ def visit_decline(*, visit: Visit, reason: str, by: User | None,
     children are shown as declined (not visited) until a later visit is recorded."""
     locked = _close(visit, status=Status.DECLINED, kind=VisitEvent.Kind.DECLINED, reason=reason,
                     by=by, expected_version=expected_version)
-    student_ids = [s.pk for s in _enrolled_children(locked.family)]
+    student_ids = [s.pk for s in visit_children(locked.family)]
     _statuses_recompute(campaign=locked.campaign, student_ids=student_ids)
     campaign_figures_refresh(campaign=locked.campaign, school_ids=[locked.school_id])
     return visit
@@ -527,7 +516,7 @@ def visit_record_submit(*, visit: Visit, by: User | None, visited_at: dt.datetim
                                           if locked.status != Status.DONE
                                           else _("该家访已有记录，请修改原记录。")]})
     campaign = locked.campaign
-    child_ids = [s.pk for s in _enrolled_children(locked.family)]
+    child_ids = [s.pk for s in visit_children(locked.family)]
     if not child_ids:
         raise ValidationError({"family": [_("该家庭没有在读学生。")]})
     clean = _clean_record(visit=locked, child_ids=child_ids, values={
