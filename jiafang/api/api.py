@@ -22,6 +22,7 @@ from ninja.security import HttpBearer, django_auth
 from jiafang.campaigns import selectors as campaign_selectors
 from jiafang.campaigns import services as campaign_services
 from jiafang.campaigns.defaults import campaign_defaults
+from jiafang.core.errors import validation_messages
 from jiafang.schools import scoping, selectors
 from jiafang.schools.models import FocusCategory, FocusFlag, Guardian, Student
 from jiafang.schools.text import mask_address
@@ -359,7 +360,7 @@ def _current_ids(user) -> set[int]:
 
 
 def _invalid(error: DjangoValidationError):
-    messages = error.message_dict if hasattr(error, "error_dict") else {"__all__": error.messages}
+    messages = validation_messages(error)
     first = next(iter(messages.values()))[0]
     return Status(422, {"detail": first, "errors": messages})
 

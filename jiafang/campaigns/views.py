@@ -35,7 +35,7 @@ def campaign_list(request):
 
 
 def _schools_for_form(request):
-    return School.objects.filter(bureau_id__in=access_for(request.user).bureau_ids).order_by("code")
+    return School.objects.filter(pk__in=access_for(request.user).bureau_school_ids).order_by("code")
 
 
 @require_http_methods(["GET", "POST"])

@@ -31,6 +31,7 @@ from ninja.errors import HttpError
 
 from jiafang.accounts.models import User
 from jiafang.campaigns import selectors as campaign_selectors
+from jiafang.core.errors import validation_messages
 from jiafang.schools import scoping
 from jiafang.visits import permissions, selectors, services
 from jiafang.visits.models import DemandCategory, IdempotencyKey, Visit
@@ -240,7 +241,7 @@ def _json(status: int, data: dict, etag: int | None = None) -> JsonResponse:
 
 
 def _invalid(error: DjangoValidationError) -> JsonResponse:
-    messages = error.message_dict if hasattr(error, "error_dict") else {"__all__": error.messages}
+    messages = validation_messages(error)
     return _json(422, {"detail": next(iter(messages.values()))[0], "errors": messages})
 
 

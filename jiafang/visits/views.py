@@ -15,13 +15,14 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from jiafang.campaigns.selectors import current_campaign_for_school
+from jiafang.core.errors import validation_messages
 from jiafang.visits import forms as vforms
 from jiafang.visits import permissions, selectors, services
 from jiafang.visits.models import Visit, VisitRecordDraft
 
 
 def _error_dict(error: ValidationError) -> dict[str, list[str]]:
-    return error.message_dict if hasattr(error, "error_dict") else {"__all__": error.messages}
+    return validation_messages(error)
 
 
 def _apply_errors(form, error: ValidationError) -> None:
