@@ -80,7 +80,10 @@ INSTALLED_APPS = [
     "jiafang.roster",
     "jiafang.campaigns",
     "jiafang.visits",
+    "jiafang.taskmap",
+    "jiafang.timetable",
     "jiafang.reports",
+    "jiafang.exports",
     "jiafang.api",
     "jiafang.demo",
 ]

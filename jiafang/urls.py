@@ -16,4 +16,7 @@ urlpatterns = [
     path("api/v1/", api.urls),
     path("", include("jiafang.schools.urls")),
     path("", include("jiafang.reports.urls")),
+    path("", include("jiafang.taskmap.urls")),
+    path("", include("jiafang.timetable.urls")),
+    path("", include("jiafang.exports.urls")),
 ]

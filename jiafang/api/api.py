@@ -433,3 +433,6 @@ def update_campaign(request, campaign_id: int, payload: CampaignPatch):
 
 api.add_router("/coverage", "jiafang.reports.api.router")  # coverage (R3, R4, R5, R17)
 api.add_router("/visits", "jiafang.visits.api.router")  # schedule, record (R8, R12, R17, R23)
+api.add_router("/assignments", "jiafang.taskmap.api.router")  # task map (R8, R10, R18)
+api.add_router("/timetable", "jiafang.timetable.api.router")  # calendar, parent links (R8, R17)
+api.add_router("/exports", "jiafang.exports.api.router")  # Word record, Excel ledger (R12, R24)

@@ -98,6 +98,8 @@ class VisitEvent(models.Model):
         CANCELLED = "cancelled", _("取消")
         RECORDED = "recorded", _("提交记录")
         AMENDED = "amended", _("修改记录")
+        CHANGE_REQUESTED = "change_requested", _("家长希望改时间")
+        PREPARED = "prepared", _("家访准备")
 
     school = models.ForeignKey("schools.School", on_delete=models.PROTECT, related_name="+")
     visit = models.ForeignKey(Visit, on_delete=models.CASCADE, related_name="events")

@@ -354,6 +354,10 @@ CASES: list[Case] = [
          method="patch", anonymous=401, content_type="application/json",
          data=lambda d: {"process": "改"},
          missing_url=lambda d: f"/api/v1/visits/{MISSING}/record"),
+    # --- task map (taskmap app) ----------------------------------------------------------
+    # --- timetable: calendar, iCalendar feed, parent links (timetable app) ---------------
+    # --- preparation (visits app) --------------------------------------------------------
+    # --- exports (exports app) -----------------------------------------------------------
 ]
 
 # Patterns that are not part of the application's own surface.

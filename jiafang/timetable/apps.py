@@ -1,0 +1,6 @@
+from django.apps import AppConfig
+
+
+class TimetableConfig(AppConfig):
+    name = "jiafang.timetable"
+    label = "timetable"
