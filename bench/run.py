@@ -18,8 +18,10 @@ it drops the database for every size. SQLite files work too (for --quick); Postg
 reference for the goal.
 
 Goal: the class roster page and the student list API within 10 queries and 30 ms median at
-300,000 students on PostgreSQL. Coverage (issue 3 point 11): the bureau's figures within 50 ms
-and a school's within 10 ms median, the query count the same at both sizes; the demo campaign
+300,000 students on PostgreSQL. Coverage (issue 3 point 11): the bureau's figures (coverage
+page, `coverage/bureau`, `coverage?campaign=`) within 50 ms and a school's figures
+(`coverage?campaign=&school=`: totals and the six categories) within 10 ms median, the query
+count the same at both sizes; the demo campaign
 then has about 70% of families visited (~200,000 recorded visits at 300,000 students).
 """
 
@@ -45,9 +47,12 @@ GOAL_QUERIES = 10
 GOAL_MEDIAN_MS = 30.0
 GOAL_PAGES = ("class roster page", "API students?class=")
 GOAL_STUDENTS = 300_000
-# Coverage (issue 3 point 11): median server time of the bureau's and one school's figures.
+# Coverage (issue 3 point 11): median server time of the bureau's and one school's figures
+# (totals and the six focus categories). The school coverage page and its API also break the
+# figures down by grade, class and teacher and chart the weeks: measured, no goal.
 COVERAGE_GOALS_MS = {"bureau coverage page": 50.0, "API coverage/bureau": 50.0,
-                     "school coverage page": 10.0, "API coverage/schools/{id}": 10.0}
+                     "API coverage (bureau figures)": 50.0,
+                     "API coverage?school= (school figures)": 10.0}
 # Share of families with a recorded visit: ~200,000 recorded visits at 300,000 students.
 BENCH_VISITED_SHARE = 0.7
 
@@ -278,6 +283,11 @@ def pick_cases() -> list[Case]:
              f"/api/v1/coverage/schools/{school_id}?campaign={c}"),
         Case("API coverage/classes/{id}/todo", "head1",
              f"/api/v1/coverage/classes/{class_id}/todo?campaign={c}"),
+        Case("API coverage (bureau figures)", "bureau", f"/api/v1/coverage?campaign={c}"),
+        Case("API coverage?school= (school figures)", "principal1",
+             f"/api/v1/coverage?campaign={c}&school={school_id}"),
+        Case("API coverage?class= (class figures)", "head1",
+             f"/api/v1/coverage?campaign={c}&class={class_id}"),
     ]
 
 

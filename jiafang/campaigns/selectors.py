@@ -110,8 +110,12 @@ def participating_schools(user: User, campaign: Campaign) -> tuple[list[School],
 
 
 def campaign_school_choices(bureau: Bureau) -> QuerySet[School]:
-    """Schools a campaign of this bureau may list: its own and its sub-bureaus' schools."""
-    return School.objects.filter(bureau_id__in=bureau_tree({bureau.pk})).order_by("code")
+    """Schools a campaign of this bureau may list: its own and its sub-bureaus' schools. The
+    bureau tree is read once per bureau object (a request asks several times)."""
+    tree = bureau.__dict__.get("_jiafang_tree")
+    if tree is None:
+        tree = bureau.__dict__["_jiafang_tree"] = bureau_tree({bureau.pk})
+    return School.objects.filter(bureau_id__in=tree).order_by("code")
 
 
 def current_campaign(campaigns: list[Campaign], today: dt.date) -> Campaign | None:

@@ -9,12 +9,14 @@ from __future__ import annotations
 import datetime as dt
 
 from django.http import Http404
-from ninja import Field, Router, Schema
+from ninja import Field, Query, Router, Schema
 
+from jiafang.campaigns.selectors import get_campaign_for_user
 from jiafang.reports import selectors
 from jiafang.schools import scoping
 from jiafang.visits.selectors import (
     Counts,
+    coverage_figures,
     coverage_for_bureau,
     coverage_for_school,
     families_to_visit,
@@ -128,6 +130,39 @@ def _counts(c: Counts) -> dict:
     return {"students": {"total": c.students_total, "visited": c.students_visited},
             "families": {"total": c.families_total, "visited": c.families_visited,
                          "declined": c.families_declined}}
+
+
+class FiguresOut(Schema):
+    campaign_id: int
+    school_id: int | None = Field(description="所问的学校；为空表示调用者的全部范围")
+    class_id: int | None
+    students: CountOut
+    families: FamilyCountOut
+    focus: CountOut = Field(description="有重点关注类别的在读学生")
+    by_category: list[CategoryOut]
+
+
+@router.get("", response=FiguresOut)
+def coverage(request, campaign: int, school: int | None = None,
+             class_: int | None = Query(None, alias="class")):
+    """Headline coverage (R3, R4): the caller's whole scope by default, or one school
+    (`school=`) or one class (`class=`). Schools the caller sees whole are read from the stored
+    per-school figures; a teacher's classes are counted live. Out of scope: 404."""
+    found = get_campaign_for_user(request.user, campaign)
+    target_school = target_class = None
+    if class_ is not None:
+        target_class = scoping.get_class_for_user(request.user, class_)
+    elif school is not None:
+        target_school = scoping.get_school_for_user(request.user, school)
+    figures = coverage_figures(request.user, found, school=target_school,
+                               school_class=target_class)
+    return {"campaign_id": found.pk,
+            "school_id": target_school.pk if target_school else None,
+            "class_id": target_class.pk if target_class else None,
+            **_counts(figures.totals),
+            "focus": {"total": figures.focus_total, "visited": figures.focus_visited},
+            "by_category": [{"code": c.code, "name": c.name, "total": t, "visited": v}
+                            for c, t, v in figures.by_category]}
 
 
 @router.get("/bureau", response=BureauCoverageOut)

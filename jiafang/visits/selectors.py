@@ -182,16 +182,20 @@ class BureauCoverage:
     by_category: list[tuple[FocusCategory, int, int]]  # (category, total, visited)
 
 
-def coverage_for_bureau(user: User, campaign: Campaign) -> BureauCoverage:
+def coverage_for_bureau(user: User, campaign: Campaign, *, schools: list[School] | None = None,
+                        categories: list[FocusCategory] | None = None) -> BureauCoverage:
     """Coverage per school and in total, and per focus category, over the participating schools
-    the user may see. Reads one SchoolFigures and one CampaignSchoolFigures row per school."""
-    schools = list(scoping.schools_for_user(user)
-                   .filter(pk__in=participating_school_ids(campaign))
-                   .select_related("figures").order_by("code"))
+    the user may see (or those of `school_ids` among them). Reads one SchoolFigures and one
+    CampaignSchoolFigures row per school."""
+    if schools is None:  # else participating schools the caller read with their figures
+        schools = list(scoping.schools_for_user(user)
+                       .filter(pk__in=participating_school_ids(campaign))
+                       .select_related("figures").order_by("code"))
     ids = [s.pk for s in schools]
     campaign_figures = {f.school_id: f for f in CampaignSchoolFigures.objects.filter(
         campaign=campaign, school_id__in=ids)}
-    categories = list(FocusCategory.objects.filter(active=True))
+    if categories is None:
+        categories = list(FocusCategory.objects.filter(active=True))
     rows = []
     totals = Counts()
     focus_total = focus_visited = principal_visits = 0
@@ -228,6 +232,87 @@ def coverage_for_bureau(user: User, campaign: Campaign) -> BureauCoverage:
         campaign=campaign, schools=rows, totals=totals, focus_total=focus_total,
         focus_visited=focus_visited, principal_visits=principal_visits,
         by_category=[(c, *category_totals.get(str(c.pk), (0, 0))) for c in categories])
+
+
+@dataclass
+class Figures:
+    """Headline coverage of one scope (the generic coverage API, R3, R4): totals, focus
+    students and the six focus categories."""
+
+    campaign: Campaign
+    totals: Counts
+    focus_total: int
+    focus_visited: int
+    by_category: list[tuple[FocusCategory, int, int]]  # (category, total, visited)
+
+
+def coverage_figures(user: User, campaign: Campaign, *, school: School | None = None,
+                     school_class: SchoolClass | None = None) -> Figures:
+    """Coverage of the caller's scope in a campaign: one class, one school, or (neither) all
+    the participating schools the user may see. Schools whose overview figures the user may
+    open (principal, coordinator, bureau officer, mental-health and safety staff) are read from
+    the stored per-school figures, one row each, so the answer costs the same at any size; a
+    class, or the classes a teacher sees, are counted live over those few students. The caller has checked the campaign, and the school
+    or class with the scoping layer."""
+    access = scoping.access_for(user)
+    seen = {school.pk: school for school in School.objects.filter(
+        pk__in=participating_school_ids(campaign)).filter(pk__in=access.school_ids)
+        .select_related("figures").order_by("code")}
+    participating = set(seen)
+    asked = school_class.school_id if school_class is not None else (
+        school.pk if school is not None else None)
+    if asked is not None and asked not in participating:
+        raise Http404  # the school does not take part in this campaign
+    if school_class is not None:
+        whole: list[int] = []
+        live = scoping.students_for_user(user).filter(school_class=school_class)
+    else:
+        candidates = [school.pk] if school is not None else sorted(participating)
+        whole = [pk for pk in candidates if pk in access.overview_school_ids]
+        partial = [pk for pk in candidates if pk not in access.overview_school_ids]
+        live = (scoping.students_for_user(user).filter(school_id__in=partial)
+                if partial else None)
+    categories = list(FocusCategory.objects.filter(active=True))
+    totals = Counts()
+    focus_total = focus_visited = 0
+    per_category: dict[int, list[int]] = defaultdict(lambda: [0, 0])
+    if whole:
+        stored = coverage_for_bureau(user, campaign, schools=[seen[pk] for pk in whole],
+                                     categories=categories)
+        totals = stored.totals
+        focus_total, focus_visited = stored.focus_total, stored.focus_visited
+        for category, total, visited in stored.by_category:
+            per_category[category.pk] = [total, visited]
+    if live is not None:
+        statuses = StudentVisitStatus.objects.filter(campaign=campaign, student=OuterRef("pk"))
+        rows = list(live.filter(status=ENROLLED)
+                    .annotate(visited=Exists(statuses.filter(visited=True)),
+                              declined=Exists(statuses.filter(declined=True)))
+                    .order_by().values_list("pk", "family_id", "visited", "declined"))
+        families_visited = {f for _s, f, visited, _d in rows if visited}
+        families_declined = {f for _s, f, _v, declined in rows if declined}
+        tally = _Tally()
+        focus: dict[int, set[int]] = defaultdict(set)
+        for student_id, category_id in FocusFlag.objects.filter(
+                cleared_at=None, student_id__in=[r[0] for r in rows]
+        ).values_list("student_id", "category_id"):
+            focus[student_id].add(category_id)
+        for student_id, family_id, visited, _declined in rows:
+            tally.add(family_id, visited, family_id in families_visited,
+                      family_id in families_declined)
+            if focus.get(student_id):
+                focus_total += 1
+                focus_visited += visited
+            for category_id in focus.get(student_id, ()):
+                per_category[category_id][0] += 1
+                per_category[category_id][1] += visited
+        counted = tally.counts()
+        for name in ("students_total", "students_visited", "families_total",
+                     "families_visited", "families_declined"):
+            setattr(totals, name, getattr(totals, name) + getattr(counted, name))
+    return Figures(campaign=campaign, totals=totals, focus_total=focus_total,
+                   focus_visited=focus_visited,
+                   by_category=[(c, *per_category.get(c.pk, (0, 0))) for c in categories])
 
 
 @dataclass

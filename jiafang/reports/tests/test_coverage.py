@@ -170,3 +170,58 @@ def test_campaign_of_another_bureau_is_404_for_a_school(scenario, campaign, clie
     client.force_login(scenario.users["bureau_officer"])
     assert client.get(f"/schools/{scenario.school_a.pk}/coverage/?campaign={other.pk}"
                       ).status_code == 404
+
+
+def _figures(body):
+    return ({k: body[k] for k in ("students", "families")}, body["focus"],
+            {c["code"]: (c["total"], c["visited"]) for c in body["by_category"]})
+
+
+def test_generic_api_whole_scope_of_an_officer_equals_the_bureau_figures(
+        scenario, campaign, client):
+    """R3, R4: GET /api/v1/coverage?campaign= answers the caller's whole scope."""
+    body = _get(client, scenario.users["bureau_officer"],
+                f"/api/v1/coverage?campaign={campaign.pk}").json()
+    counts, focus, categories = _figures(body)
+    assert counts == _counts(6, 2, 5, 1, 1)
+    assert focus == {"total": 3, "visited": 1}
+    assert categories["left_behind_single_parent"] == (1, 1)
+    assert categories["mental_health"] == (2, 0)
+    assert len(body["by_category"]) == 6
+    assert (body["school_id"], body["class_id"]) == (None, None)
+
+
+def test_generic_api_one_school_from_stored_figures_equals_a_live_count(
+        scenario, campaign, client):
+    """The principal's school read from the stored figures matches the live school coverage."""
+    url = f"/api/v1/coverage?campaign={campaign.pk}&school={scenario.school_a.pk}"
+    counts, focus, categories = _figures(_get(client, scenario.users["principal_a"], url).json())
+    assert counts == _counts(5, 2, 4, 1, 1)
+    live = _get(client, scenario.users["principal_a"],
+                f"/api/v1/coverage/schools/{scenario.school_a.pk}?campaign={campaign.pk}").json()
+    assert categories == {c["code"]: (c["total"], c["visited"]) for c in live["by_category"]}
+    assert focus == {"total": 2, "visited": 1}
+
+
+def test_generic_api_one_class_and_a_head_teachers_own_scope(scenario, campaign, client):
+    """A head teacher's default scope is their class, counted live; class= narrows anyone."""
+    head = scenario.users["head_a2"]
+    own = _get(client, head, f"/api/v1/coverage?campaign={campaign.pk}").json()
+    assert _figures(own)[0] == _counts(2, 1, 2, 1, 1)
+    by_class = _get(client, scenario.users["coordinator_a"],
+                    f"/api/v1/coverage?campaign={campaign.pk}&class={scenario.class_a1.pk}"
+                    ).json()
+    assert _figures(by_class)[0] == _counts(3, 1, 3, 1, 0)
+    assert by_class["class_id"] == scenario.class_a1.pk
+
+
+@pytest.mark.parametrize(("persona", "query"), [
+    ("head_a2", "&class={a1}"),  # another class of the same school
+    ("head_b1", "&school={a}"),  # another school
+    ("other_officer", ""),  # another bureau's campaign
+])
+def test_generic_api_out_of_scope_is_404(persona, query, scenario, campaign, client):
+    client.force_login(scenario.users[persona])
+    url = f"/api/v1/coverage?campaign={campaign.pk}" + query.format(
+        a1=scenario.class_a1.pk, a=scenario.school_a.pk)
+    assert client.get(url).status_code == 404

@@ -1,4 +1,4 @@
-"""The three coverage pages run a constant number of queries when the visits grow tenfold."""
+"""The coverage pages and API run a constant number of queries when the visits grow tenfold."""
 
 import pytest
 from django.db import connection
@@ -16,6 +16,9 @@ PAGES = [
     ("bureau_officer", lambda d, c: f"/api/v1/coverage/bureau?campaign={c.pk}"),
     ("coordinator_a", lambda d, c: f"/api/v1/coverage/schools/{d.school_a.pk}?campaign={c.pk}"),
     ("head_a1", lambda d, c: f"/api/v1/coverage/classes/{d.class_a1.pk}/todo?campaign={c.pk}"),
+    ("bureau_officer", lambda d, c: f"/api/v1/coverage?campaign={c.pk}"),
+    ("principal_a", lambda d, c: f"/api/v1/coverage?campaign={c.pk}&school={d.school_a.pk}"),
+    ("head_a1", lambda d, c: f"/api/v1/coverage?campaign={c.pk}"),
 ]
 
 
