@@ -288,6 +288,11 @@ class CampaignFieldOut(Schema):
     fixed: bool
 
 
+class TeachingHours(Schema):
+    weekdays: list[int] = Field(description="上课日，0 = 周一 … 6 = 周日")
+    periods: list[list[str]] = Field(description="上课时段，如 [[\"08:00\", \"11:40\"]]")
+
+
 class CampaignOut(Schema):
     id: int
     bureau_id: int
@@ -302,6 +307,7 @@ class CampaignOut(Schema):
     school_ids: list[int] = Field(description="参加学校中你可见的学校；全部学校参加时为空")
     archived: bool
     is_current: bool
+    teaching_hours: TeachingHours = Field(description="与之重叠的家访会被提醒（利用课余时间）")
 
 
 class CampaignDetailOut(CampaignOut):
@@ -318,6 +324,7 @@ class CampaignIn(Schema):
     counting_forms: list[str] | None = Field(None, description="in_person, phone, video, at_school")
     all_schools: bool = True
     school_ids: list[int] = []
+    teaching_hours: TeachingHours | None = Field(None, description="省略时按通知默认")
 
 
 class CampaignPatch(Schema):
@@ -330,6 +337,7 @@ class CampaignPatch(Schema):
     all_schools: bool | None = None
     school_ids: list[int] | None = None
     archived: bool | None = None
+    teaching_hours: TeachingHours | None = None
 
 
 class ErrorOut(Schema):
@@ -346,7 +354,7 @@ def _campaign_out(user, campaign, *, current_ids: set[int], form: bool = False) 
         "plan_due_on": campaign.plan_due_on, "summary_due_on": campaign.summary_due_on,
         "counting_forms": campaign.counting_forms, "all_schools": campaign.all_schools,
         "school_ids": [s.pk for s in schools], "archived": campaign.archived,
-        "is_current": campaign.pk in current_ids,
+        "is_current": campaign.pk in current_ids, "teaching_hours": campaign.teaching_hours,
     }
     if form:
         out["form"] = [{"key": f.key, "label": f.label, "kind": f.kind, "choices": f.choices,
@@ -406,7 +414,9 @@ def create_campaign(request, payload: CampaignIn):
     try:
         campaign = campaign_services.campaign_create(
             bureau=bureau, by=request.user, all_schools=payload.all_schools,
-            school_ids=payload.school_ids, **data)
+            school_ids=payload.school_ids,
+            teaching_hours=payload.teaching_hours.dict() if payload.teaching_hours else None,
+            **data)
     except DjangoValidationError as error:
         return _invalid(error)
     return Status(201, _campaign_out(request.user, campaign,
@@ -429,6 +439,73 @@ def update_campaign(request, campaign_id: int, payload: CampaignPatch):
         return _invalid(error)
     return Status(200, _campaign_out(request.user, campaign,
                                      current_ids=_current_ids(request.user), form=True))
+
+
+class CampaignFieldIn(Schema):
+    label: str = Field(max_length=40)
+    kind: str = Field(description="text, choice, yesno")
+    choices: list[str] = []
+    required: bool = False
+
+
+class CampaignFieldPatch(Schema):
+    label: str = Field(max_length=40)
+    choices: list[str] = []
+    required: bool = False
+
+
+def _field_for_change(user, campaign_id: int, key: str):
+    campaign = _forbidden(lambda: campaign_selectors.get_campaign_for_change(user, campaign_id))
+    field = campaign.extra_fields.filter(key=key).first()
+    if field is None:
+        raise Http404
+    return campaign, field
+
+
+def _field_out(field) -> dict:
+    return {"key": field.key, "label": field.label, "kind": field.kind,
+            "choices": field.choices or [], "required": field.required, "fixed": False}
+
+
+@api.post("/campaigns/{campaign_id}/fields",
+          response={201: CampaignFieldOut, 422: ErrorOut}, tags=["campaigns"])
+def add_campaign_field(request, campaign_id: int, payload: CampaignFieldIn):
+    """Bureau officers: add a field to the campaign's record form (R24), after the others."""
+    campaign = _forbidden(
+        lambda: campaign_selectors.get_campaign_for_change(request.user, campaign_id))
+    try:
+        field = campaign_services.campaign_field_add(
+            campaign=campaign, by=request.user, label=payload.label, kind=payload.kind,
+            choices=payload.choices, required=payload.required)
+    except DjangoValidationError as error:
+        return _invalid(error)
+    return Status(201, _field_out(field))
+
+
+@api.patch("/campaigns/{campaign_id}/fields/{key}",
+           response={200: CampaignFieldOut, 422: ErrorOut}, tags=["campaigns"])
+def update_campaign_field(request, campaign_id: int, key: str, payload: CampaignFieldPatch):
+    """Bureau officers: change a field's label, choices or required (key and kind stay)."""
+    _campaign, field = _field_for_change(request.user, campaign_id, key)
+    try:
+        field = campaign_services.campaign_field_update(
+            field=field, by=request.user, label=payload.label, choices=payload.choices,
+            required=payload.required)
+    except DjangoValidationError as error:
+        return _invalid(error)
+    return Status(200, _field_out(field))
+
+
+@api.delete("/campaigns/{campaign_id}/fields/{key}",
+            response={204: None, 422: ErrorOut}, tags=["campaigns"])
+def remove_campaign_field(request, campaign_id: int, key: str):
+    """Bureau officers: remove a field no record holds a value for (else 422)."""
+    _campaign, field = _field_for_change(request.user, campaign_id, key)
+    try:
+        campaign_services.campaign_field_remove(field=field, by=request.user)
+    except DjangoValidationError as error:
+        return _invalid(error)
+    return Status(204, None)
 
 
 api.add_router("/coverage", "jiafang.reports.api.router")  # coverage (R3, R4, R5, R17)

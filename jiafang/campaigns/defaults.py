@@ -4,6 +4,7 @@ fixed fields of its record form (附件2). Nothing else in the code hard-codes t
 from __future__ import annotations
 
 import datetime as dt
+import re
 from dataclasses import dataclass, field
 
 from django.db import models
@@ -17,6 +18,44 @@ class VisitForm(models.TextChoices):
     PHONE = "phone", _("电话")
     VIDEO = "video", _("视频")
     AT_SCHOOL = "at_school", _("来校面谈")
+
+
+# 四（二）"利用课余时间": the school's teaching hours, local time (Asia/Shanghai), weekdays
+# 0 = Monday. A visit overlapping them is warned about, never refused. Each campaign carries
+# its own copy (`Campaign.teaching_hours`), editable by the bureau.
+DEFAULT_TEACHING_HOURS: dict = {
+    "weekdays": [0, 1, 2, 3, 4],
+    "periods": [["08:00", "11:40"], ["13:30", "16:30"]],
+}
+WEEKDAY_NAMES = [_("周一"), _("周二"), _("周三"), _("周四"), _("周五"), _("周六"), _("周日")]
+_PERIOD_RE = re.compile(r"^\s*(\d{1,2}):(\d{2})\s*[-–—~至到]\s*(\d{1,2}):(\d{2})\s*$")
+
+
+def default_teaching_hours() -> dict:
+    return {"weekdays": list(DEFAULT_TEACHING_HOURS["weekdays"]),
+            "periods": [list(p) for p in DEFAULT_TEACHING_HOURS["periods"]]}
+
+
+def teaching_periods_text(periods) -> str:
+    """[["08:00", "11:40"], ...] as "08:00-11:40, 13:30-16:30"."""
+    return ", ".join(f"{start}-{end}" for start, end in periods)
+
+
+def teaching_periods_parse(text: str) -> list[list[str]]:
+    """"08:00-11:40，13:30-16:30" → [["08:00", "11:40"], ["13:30", "16:30"]]; ValueError with
+    a Chinese message when a part is not a period of the day with its start before its end."""
+    periods = []
+    for part in re.split(r"[,，;；、\s]+(?=\d)", (text or "").strip()):
+        if not part.strip():
+            continue
+        match = _PERIOD_RE.match(part)
+        if not match:
+            raise ValueError(_("上课时段的格式应为 08:00-11:40，多个时段用逗号分开。"))
+        h1, m1, h2, m2 = (int(g) for g in match.groups())
+        if not (h1 < 24 and h2 < 24 and m1 < 60 and m2 < 60) or (h1, m1) >= (h2, m2):
+            raise ValueError(_("上课时段的开始时间必须早于结束时间。"))
+        periods.append([f"{h1:02d}:{m1:02d}", f"{h2:02d}:{m2:02d}"])
+    return periods
 
 
 # 二、活动时间 2021年3月——2021年6月；六（一）方案 3月31日前；六（六）总结 5月10日前；四、上门家访.

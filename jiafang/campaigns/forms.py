@@ -1,7 +1,12 @@
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
-from jiafang.campaigns.defaults import VisitForm
+from jiafang.campaigns.defaults import (
+    WEEKDAY_NAMES,
+    VisitForm,
+    teaching_periods_parse,
+    teaching_periods_text,
+)
 from jiafang.campaigns.models import CampaignField
 
 
@@ -25,6 +30,12 @@ class CampaignForm(forms.Form):
     all_schools = forms.BooleanField(label=_("本局全部学校参加"), required=False)
     schools = forms.ModelMultipleChoiceField(
         label=_("参加学校"), queryset=None, required=False, widget=forms.CheckboxSelectMultiple)
+    teaching_days = forms.TypedMultipleChoiceField(
+        label=_("上课日"), choices=list(enumerate(WEEKDAY_NAMES)), coerce=int, required=False,
+        widget=forms.CheckboxSelectMultiple)
+    teaching_periods = forms.CharField(
+        label=_("上课时段"), max_length=200, required=False,
+        help_text=_("如 08:00-11:40, 13:30-16:30；与上课时间重叠的家访会被提醒（利用课余时间）。"))
     archived = forms.BooleanField(label=_("归档（不再作为当前活动）"), required=False)
 
     def __init__(self, *args, bureaus, schools, editing: bool = False, **kwargs):
@@ -35,6 +46,21 @@ class CampaignForm(forms.Form):
             del self.fields["bureau"]
         else:
             del self.fields["archived"]
+
+    @staticmethod
+    def initial_teaching_hours(hours: dict) -> dict:
+        return {"teaching_days": hours["weekdays"],
+                "teaching_periods": teaching_periods_text(hours["periods"])}
+
+    def clean_teaching_periods(self) -> list[list[str]]:
+        try:
+            return teaching_periods_parse(self.cleaned_data.get("teaching_periods", ""))
+        except ValueError as error:
+            raise forms.ValidationError(str(error)) from None
+
+    def teaching_hours(self) -> dict:
+        return {"weekdays": sorted(set(self.cleaned_data["teaching_days"])),
+                "periods": self.cleaned_data["teaching_periods"]}
 
 
 class FieldAddForm(forms.Form):

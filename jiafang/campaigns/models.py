@@ -9,7 +9,13 @@ from django.db import models
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
-from jiafang.campaigns.defaults import VisitForm, default_counting_forms
+from jiafang.campaigns.defaults import (
+    WEEKDAY_NAMES,
+    VisitForm,
+    default_counting_forms,
+    default_teaching_hours,
+    teaching_periods_text,
+)
 
 
 class Campaign(models.Model):
@@ -22,6 +28,9 @@ class Campaign(models.Model):
     summary_due_on = models.DateField(_("总结报送截止"))
     counting_forms = models.JSONField(_("计入覆盖率的家访形式"), default=default_counting_forms)
     all_schools = models.BooleanField(_("全部学校参加"), default=True)
+    # {"weekdays": [0..6], "periods": [["08:00", "11:40"], ...]}: visits overlapping them are
+    # warned about ("利用课余时间", R8); the notice's default, changed per campaign by the bureau
+    teaching_hours = models.JSONField(_("上课时间"), default=default_teaching_hours)
     schools = models.ManyToManyField("schools.School", through="CampaignSchool", blank=True,
                                      related_name="+")
     archived = models.BooleanField(_("已归档"), default=False)
@@ -46,6 +55,14 @@ class Campaign(models.Model):
     def counting_form_labels(self) -> list[str]:
         labels = dict(VisitForm.choices)
         return [str(labels.get(code, code)) for code in self.counting_forms]
+
+    @property
+    def teaching_hours_text(self) -> str:
+        """"周一、周二、周三、周四、周五 08:00-11:40, 13:30-16:30" (or "未设置")."""
+        hours = self.teaching_hours or {}
+        days = "、".join(str(WEEKDAY_NAMES[d]) for d in hours.get("weekdays", []))
+        periods = teaching_periods_text(hours.get("periods", []))
+        return f"{days} {periods}".strip() if days and periods else str(_("未设置"))
 
 
 class CampaignSchool(models.Model):

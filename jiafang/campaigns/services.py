@@ -16,7 +16,14 @@ from django.db.models import Max
 from django.utils.translation import gettext as _
 
 from jiafang.accounts.models import User
-from jiafang.campaigns.defaults import FIXED_FIELDS, FIXED_KEYS, VisitForm
+from jiafang.campaigns.defaults import (
+    FIXED_FIELDS,
+    FIXED_KEYS,
+    VisitForm,
+    default_teaching_hours,
+    teaching_periods_parse,
+    teaching_periods_text,
+)
 from jiafang.campaigns.models import Campaign, CampaignField, CampaignSchool
 from jiafang.campaigns.selectors import campaign_school_choices
 from jiafang.schools.models import Bureau
@@ -29,7 +36,7 @@ KEY_RE = re.compile(r"^[a-z][a-z0-9_]{0,39}$")
 def _validate_campaign(*, bureau: Bureau, name: str, starts_on: dt.date, ends_on: dt.date,
                        plan_due_on: dt.date, summary_due_on: dt.date,
                        counting_forms: list[str], all_schools: bool,
-                       school_ids: list[int]) -> list[int]:
+                       school_ids: list[int], teaching_hours: dict | None = None) -> list[int]:
     """Every rule of a campaign's settings; returns the participating school ids."""
     errors: dict[str, list[str]] = {}
 
@@ -59,6 +66,8 @@ def _validate_campaign(*, bureau: Bureau, name: str, starts_on: dt.date, ends_on
         add("counting_forms", _("请至少选择一种计入覆盖率的家访形式。"))
     elif any(code not in known for code in counting_forms):
         add("counting_forms", _("未知的家访形式。"))
+    if teaching_hours is not None and not _valid_teaching_hours(teaching_hours):
+        add("teaching_hours", _("上课时间无效：上课日为周一至周日，时段如 08:00-11:40，开始早于结束。"))
     ids: list[int] = []
     if not all_schools:
         allowed = set(campaign_school_choices(bureau).values_list("pk", flat=True))
@@ -72,6 +81,20 @@ def _validate_campaign(*, bureau: Bureau, name: str, starts_on: dt.date, ends_on
     return ids
 
 
+def _valid_teaching_hours(hours) -> bool:
+    if not isinstance(hours, dict) or set(hours) != {"weekdays", "periods"}:
+        return False
+    days, periods = hours["weekdays"], hours["periods"]
+    if not isinstance(days, list) or any(type(d) is not int or not 0 <= d <= 6 for d in days):
+        return False
+    if not isinstance(periods, list):
+        return False
+    try:
+        return teaching_periods_parse(teaching_periods_text(periods)) == periods
+    except (TypeError, ValueError):
+        return False
+
+
 def _ordered_forms(counting_forms: Iterable[str]) -> list[str]:
     chosen = set(counting_forms)
     return [code for code in VisitForm.values if code in chosen] + sorted(
@@ -82,23 +105,25 @@ def _ordered_forms(counting_forms: Iterable[str]) -> list[str]:
 def campaign_create(*, bureau: Bureau, by: User, name: str, starts_on: dt.date,
                     ends_on: dt.date, plan_due_on: dt.date, summary_due_on: dt.date,
                     counting_forms: Iterable[str], all_schools: bool = True,
-                    school_ids: Iterable[int] = ()) -> Campaign:
+                    school_ids: Iterable[int] = (),
+                    teaching_hours: dict | None = None) -> Campaign:
     forms = _ordered_forms(counting_forms)
+    hours = teaching_hours if teaching_hours is not None else default_teaching_hours()
     ids = _validate_campaign(bureau=bureau, name=name, starts_on=starts_on, ends_on=ends_on,
                              plan_due_on=plan_due_on, summary_due_on=summary_due_on,
                              counting_forms=forms, all_schools=all_schools,
-                             school_ids=list(school_ids))
+                             school_ids=list(school_ids), teaching_hours=hours)
     campaign = Campaign.objects.create(
         bureau=bureau, name=name.strip(), starts_on=starts_on, ends_on=ends_on,
         plan_due_on=plan_due_on, summary_due_on=summary_due_on, counting_forms=forms,
-        all_schools=all_schools, created_by=by)
+        all_schools=all_schools, created_by=by, teaching_hours=hours)
     CampaignSchool.objects.bulk_create(
         [CampaignSchool(campaign=campaign, school_id=pk) for pk in ids])
     return campaign
 
 
 _UPDATABLE = ("name", "starts_on", "ends_on", "plan_due_on", "summary_due_on", "counting_forms",
-              "all_schools", "archived")
+              "all_schools", "archived", "teaching_hours")
 
 
 @transaction.atomic
@@ -209,7 +234,12 @@ def campaign_field_move(*, field: CampaignField, by: User, up: bool) -> None:
 
 @transaction.atomic
 def campaign_field_remove(*, field: CampaignField, by: User) -> None:
-    """Remove an extra field. Allowed while no visit record uses it (none exist yet; the visit
-    records capability must refuse removal once records hold a value for it)."""
+    """Remove an extra field while no visit record holds a value for it; once one does, the
+    field stays (records, the ledger and the Word record show it) and can be made optional."""
+    from jiafang.visits.models import VisitRecord  # visits builds on campaigns
+
     Campaign.objects.select_for_update().filter(pk=field.campaign_id).first()
+    if VisitRecord.objects.filter(visit__campaign_id=field.campaign_id,
+                                  extra__has_key=field.key).exists():
+        raise ValidationError({"field": _("已有家访记录填写了该字段，不能删除；可改为非必填。")})
     CampaignField.objects.filter(pk=field.pk).delete()

@@ -9,7 +9,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from jiafang.campaigns import selectors, services
-from jiafang.campaigns.defaults import campaign_defaults
+from jiafang.campaigns.defaults import campaign_defaults, default_teaching_hours
 from jiafang.campaigns.forms import CampaignForm, FieldAddForm, FieldEditForm
 from jiafang.campaigns.models import Campaign, CampaignField
 from jiafang.schools.models import School
@@ -18,6 +18,7 @@ from jiafang.schools.scoping import access_for
 
 def _apply_errors(form, error: ValidationError) -> None:
     for field, messages_ in error.message_dict.items():
+        field = "teaching_periods" if field == "teaching_hours" else field
         form.add_error(field if field in form.fields else None, messages_)
 
 
@@ -52,7 +53,8 @@ def campaign_create(request):
                     starts_on=data["starts_on"], ends_on=data["ends_on"],
                     plan_due_on=data["plan_due_on"], summary_due_on=data["summary_due_on"],
                     counting_forms=data["counting_forms"], all_schools=data["all_schools"],
-                    school_ids=[s.pk for s in data["schools"]])
+                    school_ids=[s.pk for s in data["schools"]],
+                    teaching_hours=form.teaching_hours())
             except ValidationError as error:
                 _apply_errors(form, error)
             else:
@@ -60,7 +62,8 @@ def campaign_create(request):
                 return redirect("campaigns:detail", pk=campaign.pk)
         return render(request, "campaigns/campaign_form.html", {"form": form}, status=400)
     initial = {**campaign_defaults(timezone.localdate()), "all_schools": True,
-               "bureau": bureaus.first()}
+               "bureau": bureaus.first(),
+               **CampaignForm.initial_teaching_hours(default_teaching_hours())}
     return render(request, "campaigns/campaign_form.html",
                   {"form": CampaignForm(initial=initial, **kwargs)})
 
@@ -102,7 +105,8 @@ def campaign_edit(request, pk: int):
                     starts_on=data["starts_on"], ends_on=data["ends_on"],
                     plan_due_on=data["plan_due_on"], summary_due_on=data["summary_due_on"],
                     counting_forms=data["counting_forms"], all_schools=data["all_schools"],
-                    archived=data["archived"], school_ids=[s.pk for s in data["schools"]])
+                    archived=data["archived"], school_ids=[s.pk for s in data["schools"]],
+                    teaching_hours=form.teaching_hours())
             except ValidationError as error:
                 _apply_errors(form, error)
             else:
@@ -114,6 +118,8 @@ def campaign_edit(request, pk: int):
         "name", "starts_on", "ends_on", "plan_due_on", "summary_due_on", "counting_forms",
         "all_schools", "archived")}
     initial["schools"] = list(campaign.participations.values_list("school_id", flat=True))
+    initial.update(CampaignForm.initial_teaching_hours(
+        campaign.teaching_hours or default_teaching_hours()))
     return render(request, "campaigns/campaign_form.html",
                   {"form": CampaignForm(initial=initial, **kwargs), "campaign": campaign})
 
@@ -181,6 +187,11 @@ def field_move(request, pk: int, field_pk: int):
 @require_POST
 def field_remove(request, pk: int, field_pk: int):
     campaign, field = _field_for_change(request, pk, field_pk)
-    services.campaign_field_remove(field=field, by=request.user)
-    messages.success(request, _("已删除字段“%(label)s”。") % {"label": field.label})
+    try:
+        services.campaign_field_remove(field=field, by=request.user)
+    except ValidationError as error:
+        for message in error.messages:
+            messages.error(request, message)
+    else:
+        messages.success(request, _("已删除字段“%(label)s”。") % {"label": field.label})
     return redirect("campaigns:detail", pk=campaign.pk)

@@ -1,11 +1,14 @@
 """What the notice (常经社〔2021〕30号) says about a visit, as data: the five contents (五、活动内容,
-R6), the four "into the family" items (四进家庭, R9), the seeded parent-demand categories (R15) and
-the default teaching hours (R8, R17: visits "利用课余时间").
+R6), the four "into the family" items (四进家庭, R9) and the seeded parent-demand categories (R15).
+The teaching hours ("利用课余时间") are a campaign setting with its default in
+`jiafang.campaigns.defaults`.
 """
 
 from __future__ import annotations
 
 from zoneinfo import ZoneInfo
+
+from jiafang.campaigns import defaults as campaign_defaults_module
 
 # Visit times, teaching hours and weeks are local to the schools (China Standard Time).
 LOCAL_TZ = ZoneInfo("Asia/Shanghai")
@@ -46,13 +49,9 @@ DEMAND_CATEGORIES: list[tuple[str, str]] = [
 ]
 DEFAULT_DEMAND_CATEGORY = "other"
 
-# DEFAULT teaching hours, until the campaign carries its own `teaching_hours` setting (the
-# Campaign model has no field for it yet). Local time (Asia/Shanghai); weekdays 0 = Monday.
-# A visit overlapping these periods is warned about, never refused.
-DEFAULT_TEACHING_HOURS: dict = {
-    "weekdays": [0, 1, 2, 3, 4],
-    "periods": [["08:00", "11:40"], ["13:30", "16:30"]],
-}
+# The teaching hours are a campaign setting (`Campaign.teaching_hours`); the notice's default
+# lives with the other campaign defaults.
+DEFAULT_TEACHING_HOURS = campaign_defaults_module.DEFAULT_TEACHING_HOURS
 
 DEFAULT_DURATION_MINUTES = 60
 MIN_DURATION_MINUTES = 10

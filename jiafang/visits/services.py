@@ -131,8 +131,8 @@ def _minutes(text: str) -> int:
 
 
 def teaching_hours_for(campaign: Campaign) -> dict:
-    """The campaign's teaching hours; the notice's default until campaigns carry their own."""
-    return getattr(campaign, "teaching_hours", None) or DEFAULT_TEACHING_HOURS
+    """The campaign's teaching hours (a bureau setting; the notice's default when empty)."""
+    return campaign.teaching_hours or DEFAULT_TEACHING_HOURS
 
 
 def in_teaching_hours(start: dt.datetime, minutes: int, hours: Mapping) -> bool:
