@@ -176,6 +176,25 @@ def matrix_district(district):
             campaign=district.campaign, by=district.users["bureau_officer"], label="家访反思",
             kind="text").pk
         district.visit = _matrix_visit(district)
+        # timetable: a visit still ahead (parent links need one), head_a1's calendar feed, and
+        # no rate-limit counters (failed token lookups) left over from earlier tests
+        from django.core.cache import cache
+
+        from jiafang.timetable.services import calendar_feed_create
+        from jiafang.visits.defaults import LOCAL_TZ
+        from jiafang.visits.services import visit_schedule
+
+        ahead = dt.datetime.combine(timezone.localdate() + dt.timedelta(days=3), dt.time(18, 0),
+                                    tzinfo=LOCAL_TZ)
+        district.timetable_visit = visit_schedule(
+            campaign=district.campaign, family=district.families["a1_only"],
+            lead=district.users["head_a1"], scheduled_at=ahead,
+            by=district.users["head_a1"]).visit.pk
+        district.feed_token = calendar_feed_create(user=district.users["head_a1"])[1]
+        cache.clear()
+    from jiafang.exports.tests.helpers import matrix_recorded_visit  # exports: a recorded visit
+
+    district.recorded_visit = matrix_recorded_visit(district)
     return district
 
 

@@ -65,6 +65,7 @@ from jiafang.schools.models import (
     Student,
 )
 from jiafang.schools.services import school_figures_refresh
+from jiafang.taskmap.services import taskmap_draft
 
 DEMO_PASSWORD = "demo-visit-2026"
 # Every demo user carries DEMO_EMAIL_DOMAIN (.invalid is reserved, RFC 2606): the marker that
@@ -692,6 +693,8 @@ def demo_build(spec: DemoSpec, *, log: Callable[[str], None] = lambda _: None) -
         visits_started = time.perf_counter()
         visit_counts = demo_visits_build(campaign, seed=spec.seed,
                                          visited_share=spec.visited_share, log=log)
+        for school in School.objects.filter(code__startswith=DEMO_SCHOOL_CODE_PREFIX):
+            taskmap_draft(campaign=campaign, school=school, by=None)  # the task map (R8)
         built = time.perf_counter()
     committed = time.perf_counter()
     visit_seconds = built - visits_started

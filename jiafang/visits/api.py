@@ -8,6 +8,8 @@ Concurrency and retries (SECURITY.md G1–G3):
   `If-Match` with that version (412 when it moved).
 - The record's responses carry `ETag: "<record version>"`; `PATCH /visits/{id}/record` requires
   `If-Match` with it: 428 when missing, 412 when stale (nothing is written).
+- The preparation (`GET`/`PUT /visits/{id}/preparation`, issue 3 point 5) carries
+  `ETag: "<notes version>"` ("0" before any notes); `PUT` requires `If-Match` likewise.
 - `Idempotency-Key` on the creating writes (`POST /visits`, `POST /visits/{id}/record`): the same
   key with the same body answers the stored response and creates one row; the same key with
   another body answers 422; a concurrent duplicate answers 409. Without the header the write is
@@ -517,3 +519,136 @@ def amend_visit_record(request, visit_id: int, payload: RecordPatch):
         return _invalid(error)
     record = selectors.visit_record_of(visit)
     return _json(200, _record_out(record), etag=record.version)
+
+
+# --- preparation (家访准备, R11, R23.1) -------------------------------------------------------
+
+class FocusNoteOut(Schema):
+    name: str
+    reason: str = Field(description="关注原因；无权查看时为空")
+
+
+class KeyPointOut(Schema):
+    visit_id: int
+    visited_at: dt.datetime
+    form: str
+    strengths: str
+    shortcomings: str
+    methods: str
+    follow_up: str
+
+
+class ChildProfileOut(Schema):
+    id: int
+    name: str
+    class_id: int
+    class_name: str
+    focus: list[FocusNoteOut]
+    key_points: list[KeyPointOut] = Field(description="以往家访要点，最新在前，最多 3 条")
+
+
+class OpenDemandOut(Schema):
+    id: int
+    text: str
+    category: str
+    category_name: str
+    raised_at: dt.datetime
+
+
+class PreviousVisitOut(Schema):
+    id: int
+    campaign_id: int
+    campaign_name: str
+    scheduled_at: dt.datetime | None
+    status: str
+    status_reason: str
+
+
+class PreparationNotesOut(Schema):
+    topics: str
+    strengths_to_praise: str
+    concerns: str
+    version: int
+    updated_by: str | None
+    updated_at: dt.datetime
+
+
+class PreparationOut(Schema):
+    visit_id: int
+    can_edit: bool = Field(description="你是否可以修改准备笔记（家访教师和同行教师，家访未结束）")
+    notes: PreparationNotesOut | None = Field(description="准备笔记；尚未填写时为 null（ETag 为 \"0\"）")
+    children: list[ChildProfileOut]
+    hidden_children: int
+    open_demands: list[OpenDemandOut]
+    previous_visits: list[PreviousVisitOut]
+
+
+class PreparationIn(Schema):
+    topics: str = ""
+    strengths_to_praise: str = ""
+    concerns: str = ""
+
+
+def _preparation_response(request, visit: Visit) -> JsonResponse:
+    can_write = permissions.can_write_preparation(request.user, visit)
+    profile = selectors.preparation_profile(request.user, visit, all_children=can_write)
+    notes = profile.preparation
+    data = {
+        "visit_id": visit.pk,
+        "can_edit": can_write and visit.status in services.OPEN_STATES,
+        "notes": None if notes is None else {
+            "topics": notes.topics, "strengths_to_praise": notes.strengths_to_praise,
+            "concerns": notes.concerns, "version": notes.version,
+            "updated_by": notes.updated_by.display_name if notes.updated_by else None,
+            "updated_at": notes.updated_at},
+        "children": [{
+            "id": c.student.pk, "name": c.student.name, "class_id": c.student.school_class_id,
+            "class_name": c.class_name,
+            "focus": [{"name": f.name, "reason": f.reason} for f in c.focus],
+            "key_points": [{"visit_id": p.record.visit_id, "visited_at": p.record.visited_at,
+                            "form": p.record.form, "strengths": p.strengths,
+                            "shortcomings": p.shortcomings, "methods": p.methods,
+                            "follow_up": p.record.follow_up} for p in c.key_points],
+        } for c in profile.children],
+        "hidden_children": profile.hidden_children,
+        "open_demands": [{"id": d.pk, "text": d.text, "category": d.category.code,
+                          "category_name": d.category.name, "raised_at": d.record.visited_at}
+                         for d in profile.open_demands],
+        "previous_visits": [{"id": v.pk, "campaign_id": v.campaign_id,
+                             "campaign_name": v.campaign.name, "scheduled_at": v.scheduled_at,
+                             "status": v.status, "status_reason": v.status_reason}
+                            for v in profile.previous_visits],
+    }
+    return _json(200, PreparationOut(**data).model_dump(mode="json"),
+                 etag=notes.version if notes is not None else 0)
+
+
+@router.get("/{visit_id}/preparation", response={200: PreparationOut, 403: ErrorOut})
+def get_visit_preparation(request, visit_id: int):
+    """The prepared profile of the visit's family (class, focus categories, earlier visits' key
+    points, open parent demands, earlier outcomes) and the preparation notes; lead, companions
+    and those who may change the visit. `ETag` is the notes' version ("0" before any)."""
+    visit = _call(lambda: permissions.get_visit_for_preparation(request.user, visit_id))
+    return _preparation_response(request, visit)
+
+
+@router.put("/{visit_id}/preparation",
+            response={200: PreparationOut, 403: ErrorOut, 412: ErrorOut, 422: ErrorOut,
+                      428: ErrorOut})
+def save_visit_preparation(request, visit_id: int, payload: PreparationIn):
+    """Write the preparation notes (lead and companions; all three parts replaced, at least
+    one non-empty). `If-Match` is required: the notes' ETag, "0" for the first save (428
+    without, 412 when someone else saved in between; nothing is written)."""
+    visit = _call(lambda: permissions.get_visit_for_preparation(request.user, visit_id,
+                                                                write=True))
+    expected = _if_match(request, required=True)
+    try:
+        services.visit_preparation_save(
+            visit=visit, by=request.user, topics=payload.topics,
+            strengths_to_praise=payload.strengths_to_praise, concerns=payload.concerns,
+            expected_version=expected)
+    except services.StaleVersion as error:
+        return _stale(error)
+    except DjangoValidationError as error:
+        return _invalid(error)
+    return _preparation_response(request, visit)

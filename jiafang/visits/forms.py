@@ -232,3 +232,18 @@ def record_form_context(*, visit, campaign, children, companions, values: dict,
                                                                   "extra", "changes")
                          for m in ms],
     }
+
+
+# --- preparation notes (家访准备) ----------------------------------------------------------------
+
+class PreparationForm(forms.Form):
+    """The three parts of the notes (each optional; the service wants at least one) and the
+    version the page showed (0 before the first save)."""
+
+    version = forms.IntegerField(widget=forms.HiddenInput, min_value=0)
+    topics = forms.CharField(label=_lazy("沟通话题"), required=False, strip=False,
+                             widget=forms.Textarea(attrs={"rows": 3}))
+    strengths_to_praise = forms.CharField(label=_lazy("值得肯定的优点"), required=False,
+                                          strip=False, widget=forms.Textarea(attrs={"rows": 3}))
+    concerns = forms.CharField(label=_lazy("关注的问题及拟采取的方法"), required=False,
+                               strip=False, widget=forms.Textarea(attrs={"rows": 3}))

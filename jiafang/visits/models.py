@@ -355,3 +355,28 @@ class IdempotencyKey(models.Model):
 
     def __str__(self) -> str:
         return self.key
+
+
+class VisitPreparation(models.Model):
+    """家访准备 (R11, R23.1): the visiting teachers' brief notes before the visit — topics,
+    strengths to praise, concerns with the methods they propose. One per visit, written by its
+    lead and companions through `services.visit_preparation_save` (any of the three may be
+    empty, not all); `version` detects concurrent edits. Pre-fills the record's 家访准备."""
+
+    school = models.ForeignKey("schools.School", on_delete=models.PROTECT, related_name="+")
+    visit = models.OneToOneField(Visit, on_delete=models.CASCADE, related_name="preparation")
+    topics = models.TextField(_("沟通话题"), blank=True, default="")
+    strengths_to_praise = models.TextField(_("值得肯定的优点"), blank=True, default="")
+    concerns = models.TextField(_("关注的问题及拟采取的方法"), blank=True, default="")
+    updated_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True,
+                                   on_delete=models.SET_NULL, related_name="+")
+    updated_at = models.DateTimeField(_("更新时间"))
+    version = models.PositiveIntegerField(default=1)
+
+    objects = ScopedManager(school="school")
+
+    class Meta:
+        verbose_name = _("家访准备")
+
+    def __str__(self) -> str:
+        return f"preparation {self.visit_id}"

@@ -7,7 +7,9 @@ Lookups answer 404 when the user may not even see the family (out of scope looks
   teacher of any enrolled child's class at the family's school, and the school's principal and
   coordinator (the lead of a visit may also change its appointment);
 - record a visit, amend its record and keep a draft of it: the lead and the companions
-  (同行教师) of that visit — those who were there.
+  (同行教师) of that visit — those who were there;
+- write the visit's preparation notes: the lead and the companions; read them (and the
+  prepared profile): those too, and those who may change the visit.
 """
 
 from __future__ import annotations
@@ -67,5 +69,29 @@ def get_visit_for_change(user: User, pk: object) -> Visit:
 def get_visit_for_record(user: User, pk: object) -> Visit:
     visit = selectors.get_visit_for_user(user, pk)
     if not can_record_visit(user, visit):
+        raise PermissionDenied
+    return visit
+
+
+# --- preparation (家访准备, R11, R23.1) -------------------------------------------------------
+# Written by those who visit (lead and companions); read also by those who may change the visit
+# (the school's principal and coordinator, the head teacher of any enrolled child's class).
+# Anyone else who sees the visit gets 403: the notes and the earlier records' key points are
+# for the people preparing and running the visit.
+
+def can_write_preparation(user: User, visit: Visit) -> bool:
+    return can_record_visit(user, visit)
+
+
+def can_read_preparation(user: User, visit: Visit) -> bool:
+    return can_record_visit(user, visit) or can_change_visit(user, visit)
+
+
+def get_visit_for_preparation(user: User, pk: object, *, write: bool = False) -> Visit:
+    """The visit whose preparation the user may read (or write): 404 out of scope, 403 when
+    the visit is seen but its preparation is not theirs."""
+    visit = selectors.get_visit_for_user(user, pk)
+    allowed = can_write_preparation(user, visit) if write else can_read_preparation(user, visit)
+    if not allowed:
         raise PermissionDenied
     return visit

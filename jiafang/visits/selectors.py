@@ -537,3 +537,107 @@ def visit_record_of(visit: Visit):
                          .order_by("position", "pk")),
                 "revisions__edited_by")
             .first())
+
+
+# --- preparation: the prepared profile of a visit's family (R11, R23.1) -----------------------
+
+PREPARATION_KEY_POINTS = 3  # earlier visits' key points shown per child
+PREPARATION_PREVIOUS_VISITS = 3  # earlier visits of the family shown with their outcome
+
+
+@dataclass
+class FocusNote:
+    name: str
+    reason: str  # empty where the user may not see why (scoping.can_see_focus_details)
+
+
+@dataclass
+class ChildProfile:
+    student: Student
+    class_name: str
+    focus: list[FocusNote]
+    key_points: list  # VisitRecordChild of earlier visits, newest first, with `record`
+
+
+@dataclass
+class PreparationProfile:
+    visit: Visit
+    children: list[ChildProfile]
+    hidden_children: int
+    open_demands: list  # ParentDemand of the family still open, newest visit first
+    previous_visits: list[Visit]  # the family's earlier visits with their outcome, newest first
+    preparation: object | None  # VisitPreparation, or None before the first save
+
+
+def preparation_profile(user: User, visit: Visit, *, all_children: bool) -> PreparationProfile:
+    """What the school already knows before the visit, for the preparation page and API: per
+    enrolled child (all of them for those who visit the family, else those the user may see)
+    the class, the active focus categories (reasons only where the user may see them), the key
+    points of the child's earlier visits (strengths, shortcomings, methods, the record's
+    follow-up, date and form; a few, newest first, any campaign); the family's open parent
+    demands and earlier visits' outcomes (declined with its reason...); and the notes. The
+    caller has checked that the user may read the preparation. Seven queries at any size."""
+    from django.db.models import F, Window
+    from django.db.models.functions import RowNumber
+
+    from jiafang.visits.models import ParentDemand, VisitPreparation, VisitRecordChild
+
+    if all_children:
+        children, hidden = visit_children(visit), 0
+    else:
+        children, hidden = visible_children(user, visit)
+    ids = [s.pk for s in children]
+    focus: dict[int, list[FocusNote]] = defaultdict(list)
+    for flag in (FocusFlag.objects.filter(student_id__in=ids, cleared_at=None)
+                 .select_related("category", "student")
+                 .order_by("category__sort_order", "category_id")):
+        details = scoping.can_see_focus_details(user, school_id=flag.student.school_id,
+                                                class_id=flag.student.school_class_id)
+        focus[flag.student_id].append(FocusNote(flag.category.name,
+                                                flag.reason if details else ""))
+    newest = Window(RowNumber(), partition_by=[F("student_id")],
+                    order_by=[F("record__visited_at").desc(), F("pk").desc()])
+    points: dict[int, list] = defaultdict(list)
+    for row in (VisitRecordChild.objects.filter(student_id__in=ids)
+                .exclude(record__visit_id=visit.pk)
+                .select_related("record").annotate(newest=newest)
+                .filter(newest__lte=PREPARATION_KEY_POINTS)
+                .order_by("student_id", "-record__visited_at", "-pk")):
+        points[row.student_id].append(row)
+    demands = list(ParentDemand.objects.filter(family_id=visit.family_id,
+                                               status=ParentDemand.Status.OPEN)
+                   .select_related("category", "record")
+                   .order_by("-record__visited_at", "position", "pk"))
+    previous = list(Visit.objects.filter(family_id=visit.family_id)
+                    .exclude(pk=visit.pk)
+                    .exclude(status__in=[Visit.Status.PROPOSED, Visit.Status.CONFIRMED])
+                    .select_related("campaign", "lead")
+                    .order_by(F("scheduled_at").desc(nulls_last=True), "-pk")
+                    [:PREPARATION_PREVIOUS_VISITS])
+    notes = VisitPreparation.objects.filter(visit=visit).select_related("updated_by").first()
+    return PreparationProfile(
+        visit=visit,
+        children=[ChildProfile(s, s.school_class.name, focus.get(s.pk, []), points.get(s.pk, []))
+                  for s in children],
+        hidden_children=hidden, open_demands=demands, previous_visits=previous,
+        preparation=notes)
+
+
+def preparation_prefill(visit: Visit) -> str:
+    """The record's 家访准备 pre-filled from the preparation notes ("" without notes)."""
+    from jiafang.visits.models import VisitPreparation
+    from jiafang.visits.services import preparation_labels
+
+    notes = VisitPreparation.objects.filter(visit=visit).first()
+    if notes is None:
+        return ""
+    return "\n".join(f"{label}：{getattr(notes, name)}"
+                     for name, label in preparation_labels().items() if getattr(notes, name))
+
+
+def preparation_suggestion(profile: PreparationProfile) -> dict[str, str]:
+    """First-time values of the notes form: the open parent demands as topics to answer."""
+    from django.utils.translation import gettext as _
+
+    return {"topics": "\n".join(_("回应家长诉求：%(text)s") % {"text": d.text}
+                                for d in profile.open_demands)}

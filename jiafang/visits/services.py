@@ -45,6 +45,7 @@ from jiafang.visits.models import (
     Visit,
     VisitCompanion,
     VisitEvent,
+    VisitPreparation,
     VisitRecord,
     VisitRecordChild,
     VisitRecordDraft,
@@ -237,9 +238,11 @@ def visit_schedule(*, campaign: Campaign, family: Family, lead: User,
 
 @transaction.atomic
 def visit_confirm(*, visit: Visit, by: User | None,
-                  expected_version: int | None = None) -> Visit:
-    """proposed → confirmed (by a teacher, or by the parent link with by=None). Confirming a
-    confirmed visit again changes nothing (a double click)."""
+                  expected_version: int | None = None,
+                  event_data: Mapping | None = None) -> Visit:
+    """proposed → confirmed (by a teacher, or by the parent link with by=None and
+    `event_data` naming the link). Confirming a confirmed visit again changes nothing (a double
+    click)."""
     locked = _lock_visit(visit, expected_version)
     if locked.status == Status.CONFIRMED:
         _sync(visit, locked)
@@ -251,7 +254,8 @@ def visit_confirm(*, visit: Visit, by: User | None,
     locked.status = Status.CONFIRMED
     locked.version += 1
     locked.save(update_fields=["status", "version", "updated_at"])
-    _event(locked, VisitEvent.Kind.CONFIRMED, by, scheduled_at=_iso(locked.scheduled_at))
+    _event(locked, VisitEvent.Kind.CONFIRMED, by, **{**(event_data or {}),
+                                                     "scheduled_at": _iso(locked.scheduled_at)})
     _sync(visit, locked)
     return visit
 
@@ -832,3 +836,65 @@ def visit_record_draft_save(*, visit: Visit, user: User, data: Mapping) -> Visit
 
 def visit_record_draft_discard(*, visit: Visit, user: User) -> None:
     VisitRecordDraft.objects.filter(visit=visit, user=user).delete()
+
+
+# --- preparation (家访准备, R11, R23.1) -----------------------------------------------------------
+
+PREPARATION_FIELDS = ("topics", "strengths_to_praise", "concerns")
+PREPARATION_MAX_CHARS = 1500  # each; the three together fit the record's 家访准备 (5000)
+
+
+def preparation_labels() -> dict[str, str]:
+    """The three parts of the notes with their (translated) names, in order."""
+    return {"topics": _("沟通话题"), "strengths_to_praise": _("值得肯定的优点"),
+            "concerns": _("关注的问题及拟采取的方法")}
+
+
+@transaction.atomic
+def visit_preparation_save(*, visit: Visit, by: User | None, topics: str = "",
+                           strengths_to_praise: str = "", concerns: str = "",
+                           expected_version: int) -> VisitPreparation:
+    """Write the visit's preparation notes (all three replaced). Allowed while the visit is
+    proposed or confirmed; at least one part must be non-empty. `expected_version` is the
+    version the writer saw, 0 when there were no notes yet; another raises StaleVersion (the
+    visit row is locked first, so two first saves cannot both win). A save that changes nothing
+    writes nothing; any other bumps the version and adds a "家访准备" event naming the parts
+    that changed (who prepared what, when)."""
+    locked = _lock_visit(visit)
+    current = VisitPreparation.objects.filter(visit=locked).first()
+    if expected_version != (current.version if current else 0):
+        raise StaleVersion(current.version if current else 0)
+    errors, add = _errors()
+    if locked.status not in OPEN_STATES:
+        add("status", _("该家访已结束，准备内容不能再修改。"))
+    values = {"topics": topics, "strengths_to_praise": strengths_to_praise,
+              "concerns": concerns}
+    clean = {}
+    for name, label in preparation_labels().items():
+        text = (values[name] or "").strip()
+        if len(text) > PREPARATION_MAX_CHARS:
+            add(name, _("“%(label)s”不能超过%(n)s字。") % {"label": label,
+                                                          "n": PREPARATION_MAX_CHARS})
+        clean[name] = text
+    if not any(clean.values()):
+        add("__all__", _("请至少填写一项：沟通话题、值得肯定的优点，或关注的问题及拟采取的方法。"))
+    if errors:
+        raise ValidationError(errors)
+    changed = [name for name in PREPARATION_FIELDS
+               if current is None or getattr(current, name) != clean[name]]
+    if current is not None and not changed:
+        return current
+    now = timezone.now()
+    if current is None:
+        current = VisitPreparation.objects.create(
+            school_id=locked.school_id, visit=locked, updated_by=by, updated_at=now, version=1,
+            **clean)
+    else:
+        for name in changed:
+            setattr(current, name, clean[name])
+        current.updated_by = by
+        current.updated_at = now
+        current.version += 1
+        current.save(update_fields=[*changed, "updated_by", "updated_at", "version"])
+    _event(locked, VisitEvent.Kind.PREPARED, by, version=current.version, fields=changed)
+    return current

@@ -12,4 +12,5 @@ urlpatterns = [
     path("<int:pk>/record/", views.visit_record, name="record"),
     path("<int:pk>/record/amend/", views.visit_record_amend, name="record_amend"),
     path("<int:pk>/record/draft/", views.visit_record_draft, name="record_draft"),
+    path("<int:pk>/prepare/", views.visit_prepare, name="prepare"),
 ]

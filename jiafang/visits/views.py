@@ -75,8 +75,17 @@ def visit_new(request):
                 messages.success(request, _("已安排家访。"))
                 return redirect("visits:detail", pk=result.visit.pk)
         return render(request, "visits/visit_new.html", {**context, "form": form}, status=400)
-    lead = selectors.default_lead(request.user, family)
-    form = vforms.ScheduleForm(staff=staff_qs, initial={"lead": lead.pk if lead else None})
+    from jiafang.taskmap.selectors import assignment_for_family
+
+    # the task map's lead and companions when the family has one (R8, R10), else the default
+    task = assignment_for_family(campaign=campaign, family=family) if campaign else None
+    if task is not None and task.lead_id is not None:
+        initial = {"lead": task.lead_id,
+                   "companions": [c.user_id for c in task.task_companions.all()]}
+    else:
+        lead = selectors.default_lead(request.user, family)
+        initial = {"lead": lead.pk if lead else None}
+    form = vforms.ScheduleForm(staff=staff_qs, initial=initial)
     return render(request, "visits/visit_new.html", {**context, "form": form})
 
 
@@ -91,6 +100,7 @@ def _render_visit(request, visit: Visit, *, status: int = 200, forms: dict | Non
         "visit": visit, "view": view, "stale": stale,
         "can_change": permissions.can_change_visit(request.user, visit),
         "can_record": permissions.can_record_visit(request.user, visit),
+        "preparation_state": _preparation_state(request.user, visit),
         "is_open": visit.status in services.OPEN_STATES,
         "version_form": forms.get("confirm") or vforms.VersionForm(initial=version),
         "reschedule_form": forms.get("reschedule") or vforms.RescheduleForm(initial=version),
@@ -167,6 +177,8 @@ def _record_page(request, visit: Visit, *, record=None, values=None, errors=None
     if values is None:
         values = (draft.data if draft is not None and draft.data
                   else vforms.record_values(record, visit))
+        if record is None and not (draft is not None and draft.data):  # first open (R11)
+            values["preparation"] = selectors.preparation_prefill(visit)
     form = vforms.record_form_context(visit=visit, campaign=visit.campaign, children=children,
                                       companions=view.companions, values=values,
                                       errors=errors or {})
@@ -268,3 +280,65 @@ def visit_record_draft(request, pk: int):
         return redirect("visits:record", pk=visit.pk)
     return JsonResponse({"saved_at": draft.saved_at.isoformat()})
 
+
+
+# --- preparation (家访准备, R11, R23.1) -------------------------------------------------------
+
+def _preparation_state(user, visit: Visit) -> str | None:
+    """For the visit page's link: None when the user may not read the preparation, else
+    "prepared" (notes saved) or "empty"."""
+    from jiafang.visits.models import VisitPreparation
+
+    if not permissions.can_read_preparation(user, visit):
+        return None
+    return "prepared" if VisitPreparation.objects.filter(visit=visit).exists() else "empty"
+
+
+def _preparation_page(request, visit: Visit, *, form=None, status: int = 200,
+                      stale: bool = False):
+    can_write = permissions.can_write_preparation(request.user, visit)
+    profile = selectors.preparation_profile(request.user, visit, all_children=can_write)
+    notes = profile.preparation
+    labels = services.preparation_labels()
+    if form is None and can_write and visit.status in services.OPEN_STATES:
+        if notes is not None:
+            initial = {"version": notes.version, **{n: getattr(notes, n) for n in labels}}
+        else:
+            initial = {"version": 0, **selectors.preparation_suggestion(profile)}
+        form = vforms.PreparationForm(initial=initial)
+    return render(request, "visits/visit_prepare.html", {
+        "visit": visit, "profile": profile, "notes": notes, "form": form, "stale": stale,
+        "can_write": can_write,
+        "note_rows": [(label, getattr(notes, name)) for name, label in labels.items()]
+        if notes is not None else [],
+    }, status=status)
+
+
+@require_http_methods(["GET", "POST"])
+def visit_prepare(request, pk: int):
+    """GET: the prepared profile of the family and the notes (R11, R23.1). POST (lead and
+    companions): save the notes with the version the form carried; a stale version is told
+    (409) with the other person's notes shown, nothing overwritten, the typed text kept."""
+    if request.method == "GET":
+        visit = permissions.get_visit_for_preparation(request.user, pk)
+        return _preparation_page(request, visit)
+    visit = permissions.get_visit_for_preparation(request.user, pk, write=True)
+    form = vforms.PreparationForm(request.POST)
+    if form.is_valid():
+        data = form.cleaned_data
+        try:
+            services.visit_preparation_save(
+                visit=visit, by=request.user, topics=data["topics"],
+                strengths_to_praise=data["strengths_to_praise"], concerns=data["concerns"],
+                expected_version=data["version"])
+        except services.StaleVersion as error:
+            typed = request.POST.copy()
+            typed["version"] = str(error.current_version)  # saving again replaces, knowingly
+            return _preparation_page(request, visit, form=vforms.PreparationForm(typed),
+                                     status=409, stale=True)
+        except ValidationError as error:
+            _apply_errors(form, error)
+        else:
+            messages.success(request, _("家访准备已保存。"))
+            return redirect("visits:prepare", pk=visit.pk)
+    return _preparation_page(request, visit, form=form, status=400)
