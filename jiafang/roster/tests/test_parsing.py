@@ -268,8 +268,9 @@ def test_a_wrong_sheet_dimension_does_not_hide_rows():
     source = zipfile.ZipFile(io.BytesIO(good))
     members = {info.filename: source.read(info.filename) for info in source.infolist()}
     sheet = members["xl/worksheets/sheet1.xml"]
-    members["xl/worksheets/sheet1.xml"] = sheet.replace(b'<dimension ref="A1:C3" />',
-                                                        b'<dimension ref="A1" />')
+    # the writer may or may not put a space before "/>" (lxml installed or not)
+    members["xl/worksheets/sheet1.xml"] = re.sub(rb'<dimension ref="A1:C3"\s*/>',
+                                                 b'<dimension ref="A1"/>', sheet)
     assert members["xl/worksheets/sheet1.xml"] != sheet
     table = read_table("a.xlsx", _zip(members))
     assert [r.values["name"] for r in table.rows] == ["甲", "乙"]
