@@ -20,6 +20,12 @@ def test_every_string_has_an_english_translation():
     assert [msgid for msgid, msgstr in entries.items() if not msgstr] == []
 
 
+def test_no_entry_is_left_fuzzy():
+    """msgmerge's guesses (`#, fuzzy`) are not compiled: the page would fall back to Chinese."""
+    text = (LOCALE / "django.po").read_text(encoding="utf-8")
+    assert "#, fuzzy" not in text.split("\n\n", 1)[1]
+
+
 def test_compiled_catalog_matches_the_po_file():
     with open(LOCALE / "django.mo", "rb") as handle:
         catalog = gettext.GNUTranslations(handle)
