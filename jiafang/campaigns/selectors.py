@@ -46,9 +46,7 @@ def campaigns_for_user(user: User) -> QuerySet[Campaign]:
     condition = Q(bureau_id__in=access.bureau_ids)
     school_ids = _staff_school_ids(user)
     if school_ids:
-        bureau_ids = set(School.objects.filter(pk__in=school_ids)
-                         .values_list("bureau_id", flat=True))
-        condition |= Q(bureau_id__in=_ancestors(bureau_ids), all_schools=True)
+        condition |= Q(bureau_id__in=_ancestors(set(access.staff_bureau_ids)), all_schools=True)
         condition |= Q(participations__school_id__in=school_ids)
     return Campaign.objects.filter(pk__in=Campaign.objects.filter(condition).values("pk"))
 

@@ -43,6 +43,8 @@ class Access:
     subject_class_ids: frozenset[int] = field(default_factory=frozenset)
     class_school_ids: frozenset[int] = field(default_factory=frozenset)
     bureau_ids: frozenset[int] = field(default_factory=frozenset)
+    # the bureaus of the schools where the user holds a school role (read with the roles)
+    staff_bureau_ids: frozenset[int] = field(default_factory=frozenset)
 
     @property
     def school_ids(self) -> frozenset[int]:
@@ -94,11 +96,14 @@ def access_for(user: User | None) -> Access:
     cached = getattr(user, "_jiafang_access", None)
     if cached is not None:
         return cached
-    roles = list(Role.objects.filter(user=user).values_list("kind", "bureau_id", "school_id",
-                                                            "school_class_id"))
+    roles = list(Role.objects.filter(user=user).values_list(
+        "kind", "bureau_id", "school_id", "school_class_id", "school__bureau_id"))
     sets: dict[str, set[int]] = {name: set() for name in (
-        "bureau", "managed", "principal", "safety", "focus", "head", "subject", "class_school")}
-    for kind, bureau_id, school_id, class_id in roles:
+        "bureau", "managed", "principal", "safety", "focus", "head", "subject", "class_school",
+        "staff_bureau")}
+    for kind, bureau_id, school_id, class_id, school_bureau_id in roles:
+        if school_bureau_id is not None:
+            sets["staff_bureau"].add(school_bureau_id)
         if kind == Kind.BUREAU_OFFICER:
             sets["bureau"].add(bureau_id)
         elif kind in (Kind.PRINCIPAL, Kind.COORDINATOR):
@@ -133,6 +138,7 @@ def access_for(user: User | None) -> Access:
         head_class_ids=frozenset(sets["head"]),
         subject_class_ids=frozenset(sets["subject"]),
         class_school_ids=frozenset(sets["class_school"]),
+        staff_bureau_ids=frozenset(sets["staff_bureau"]),
     )
     user._jiafang_access = access  # type: ignore[attr-defined]
     return access
