@@ -69,6 +69,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--database-url", default=None,
                         help="overrides DATABASE_URL (default " + DEFAULT_DATABASE_URL + ")")
     parser.add_argument("--output", default=str(ROOT / "var" / "bench" / "results.json"))
+    parser.add_argument("--measure-only", action="store_true",
+                        help="measure the database as it is (built by an earlier run of one "
+                             "size), without rebuilding: for repeated measurements")
     parser.add_argument("--explain", action="store_true",
                         help="PostgreSQL: EXPLAIN ANALYZE the slowest query of each page")
     args = parser.parse_args(argv)
@@ -351,12 +354,13 @@ def count_rows() -> tuple[int, int]:
 def run_size(schools: int, students: int, args, cfg) -> tuple[dict, list[Result]]:
     from django.core.management import call_command
     from django.db import connection
-    from django.test import Client
 
-    from jiafang.accounts.models import User
     from jiafang.demo.generator import DemoSpec, demo_build
 
     label = f"{schools}/{students:,}"
+    if args.measure_only:
+        print(f"\n== size {label}: measuring {cfg['NAME']} as it is ==", flush=True)
+        return measure_size(schools, label, args, {})
     print(f"\n== size {label}: rebuilding {cfg['NAME']} ==", flush=True)
     recreate_database(cfg)
     started = time.perf_counter()
@@ -379,6 +383,16 @@ def run_size(schools: int, students: int, args, cfg) -> tuple[dict, list[Result]
     build_seconds = sum(t for step, t in timings if step != "migrate")
     print(f"  {'build total':<32} {build_seconds:8.1f} s", flush=True)
     print(f"  {'recorded visits':<32} {result.counts.get('visitrecord', 0):8,d}", flush=True)
+    return measure_size(schools, label, args, {
+        "build_seconds": round(build_seconds, 1),
+        "timings": {step: round(t, 2) for step, t in timings}, "counts": result.counts})
+
+
+def measure_size(schools: int, label: str, args, built: dict) -> tuple[dict, list[Result]]:
+    from django.test import Client
+
+    from jiafang.accounts.models import User
+
     n_students, rows = count_rows()
 
     clients = {}
@@ -394,11 +408,7 @@ def run_size(schools: int, students: int, args, cfg) -> tuple[dict, list[Result]
                               rows=rows, url=case.url, username=case.username, **m))
         print(f"  {case.page:<30} {m['queries']:3d} queries  {m['median_ms']:8.2f} ms median",
               flush=True)
-    size_info = {"schools": schools, "students": n_students, "rows": rows,
-                 "build_seconds": round(build_seconds, 1),
-                 "timings": {step: round(t, 2) for step, t in timings},
-                 "counts": result.counts}
-    return size_info, results
+    return {"schools": schools, "students": n_students, "rows": rows, **built}, results
 
 
 # --- report -------------------------------------------------------------------------------------

@@ -20,7 +20,7 @@ from jiafang.accounts.models import Role, User
 from jiafang.campaigns.defaults import FIXED_FIELDS, FormField
 from jiafang.campaigns.models import Campaign, CampaignField
 from jiafang.schools.models import Bureau, School
-from jiafang.schools.scoping import access_for, bureau_tree
+from jiafang.schools.scoping import access_for, bureau_edges, bureau_tree
 
 
 def _staff_school_ids(user: User) -> frozenset[int]:
@@ -29,9 +29,9 @@ def _staff_school_ids(user: User) -> frozenset[int]:
             | access.class_school_ids)
 
 
-def _ancestors(bureau_ids: set[int]) -> set[int]:
+def _ancestors(bureau_ids: set[int], edges: list) -> set[int]:
     """The bureaus and every bureau above them (a district's city)."""
-    parents = dict(Bureau.objects.values_list("pk", "parent_id"))
+    parents = dict(edges)
     result: set[int] = set()
     for pk in bureau_ids:
         while pk is not None and pk not in result:
@@ -46,7 +46,8 @@ def campaigns_for_user(user: User) -> QuerySet[Campaign]:
     condition = Q(bureau_id__in=access.bureau_ids)
     school_ids = _staff_school_ids(user)
     if school_ids:
-        condition |= Q(bureau_id__in=_ancestors(set(access.staff_bureau_ids)), all_schools=True)
+        condition |= Q(bureau_id__in=_ancestors(set(access.staff_bureau_ids), bureau_edges(user)),
+                       all_schools=True)
         condition |= Q(participations__school_id__in=school_ids)
     return Campaign.objects.filter(pk__in=Campaign.objects.filter(condition).values("pk"))
 
@@ -82,10 +83,11 @@ def bureaus_for_create(user: User) -> QuerySet[Bureau]:
     return Bureau.objects.filter(pk__in=access.bureau_ids).order_by("code")
 
 
-def participating_school_ids(campaign: Campaign) -> QuerySet:
-    """A queryset of the ids of the schools taking part in the campaign (one query when used)."""
+def participating_school_ids(campaign: Campaign, *, edges: list | None = None) -> QuerySet:
+    """A queryset of the ids of the schools taking part in the campaign (one query when used;
+    `edges`: the request's `scoping.bureau_edges(user)`, else the tree is read once more)."""
     if campaign.all_schools:
-        return campaign_school_choices(campaign.bureau).values("pk")
+        return campaign_school_choices(campaign.bureau, edges=edges).values("pk")
     return campaign.participations.values("school_id")
 
 
@@ -107,12 +109,12 @@ def participating_schools(user: User, campaign: Campaign) -> tuple[list[School],
     return schools, len(ids) - len(schools)
 
 
-def campaign_school_choices(bureau: Bureau) -> QuerySet[School]:
+def campaign_school_choices(bureau: Bureau, *, edges: list | None = None) -> QuerySet[School]:
     """Schools a campaign of this bureau may list: its own and its sub-bureaus' schools. The
     bureau tree is read once per bureau object (a request asks several times)."""
     tree = bureau.__dict__.get("_jiafang_tree")
     if tree is None:
-        tree = bureau.__dict__["_jiafang_tree"] = bureau_tree({bureau.pk})
+        tree = bureau.__dict__["_jiafang_tree"] = bureau_tree({bureau.pk}, edges)
     return School.objects.filter(bureau_id__in=tree).order_by("code")
 
 
@@ -154,7 +156,7 @@ def current_campaign_for_school(user: User, school: School,
                                 today: dt.date | None = None) -> Campaign | None:
     """The current campaign the school takes part in, among those the user may read."""
     today = today or timezone.localdate()
-    condition = (Q(bureau_id__in=_ancestors({school.bureau_id}), all_schools=True)
+    condition = (Q(bureau_id__in=_ancestors({school.bureau_id}, bureau_edges(user)), all_schools=True)
                  | Q(participations__school_id=school.pk))
     campaigns = list(campaigns_for_user(user).filter(
         pk__in=Campaign.objects.filter(condition).values("pk")))

@@ -75,9 +75,21 @@ class Access:
 ANONYMOUS = Access(user_id=None)
 
 
-def bureau_tree(root_ids: set[int]) -> set[int]:
-    """The bureaus and all their sub-bureaus (a city holds districts)."""
+def bureau_edges(user: User | None = None) -> list[tuple[int, int | None]]:
+    """(id, parent id) of every bureau: read once per request when the request's user is given
+    (the access check, the campaign lookup and the participating schools all walk the tree)."""
+    cached = getattr(user, "_jiafang_bureau_edges", None) if user is not None else None
+    if cached is not None:
+        return cached
     edges = list(Bureau.objects.values_list("pk", "parent_id"))
+    if user is not None:
+        user._jiafang_bureau_edges = edges  # type: ignore[attr-defined]
+    return edges
+
+
+def bureau_tree(root_ids: set[int], edges: list | None = None) -> set[int]:
+    """The bureaus and all their sub-bureaus (a city holds districts)."""
+    edges = edges if edges is not None else bureau_edges()
     result = set(root_ids)
     changed = True
     while changed:
@@ -120,7 +132,7 @@ def access_for(user: User | None) -> Access:
         elif kind == Kind.SUBJECT_TEACHER:
             sets["subject"].add(class_id)
             sets["class_school"].add(school_id)
-    bureau_ids = bureau_tree(sets["bureau"]) if sets["bureau"] else set()
+    bureau_ids = bureau_tree(sets["bureau"], bureau_edges(user)) if sets["bureau"] else set()
     bureau_school_ids: set[int] = set()
     if bureau_ids:
         bureau_school_ids = set(

@@ -185,11 +185,13 @@ class BureauCoverage:
 def coverage_for_bureau(user: User, campaign: Campaign, *, schools: list[School] | None = None,
                         categories: list[FocusCategory] | None = None) -> BureauCoverage:
     """Coverage per school and in total, and per focus category, over the participating schools
-    the user may see (or those of `school_ids` among them). Reads one SchoolFigures and one
-    CampaignSchoolFigures row per school."""
+    the user may see (or `schools`: participating schools the caller read with
+    `select_related("figures")`). Reads one SchoolFigures and one CampaignSchoolFigures row
+    per school."""
     if schools is None:  # else participating schools the caller read with their figures
         schools = list(scoping.schools_for_user(user)
-                       .filter(pk__in=participating_school_ids(campaign))
+                       .filter(pk__in=participating_school_ids(
+                           campaign, edges=scoping.bureau_edges(user)))
                        .select_related("figures").order_by("code"))
     ids = [s.pk for s in schools]
     campaign_figures = {f.school_id: f for f in CampaignSchoolFigures.objects.filter(
@@ -252,11 +254,13 @@ def coverage_figures(user: User, campaign: Campaign, *, school: School | None = 
     the participating schools the user may see. Schools whose overview figures the user may
     open (principal, coordinator, bureau officer, mental-health and safety staff) are read from
     the stored per-school figures, one row each, so the answer costs the same at any size; a
-    class, or the classes a teacher sees, are counted live over those few students. The caller has checked the campaign, and the school
-    or class with the scoping layer."""
+    class, or the classes a teacher sees, are counted live over those few students. The
+    caller has checked the campaign, and the school or class with the scoping layer; one that
+    does not take part in the campaign is 404."""
     access = scoping.access_for(user)
     seen = {school.pk: school for school in School.objects.filter(
-        pk__in=participating_school_ids(campaign)).filter(pk__in=access.school_ids)
+        pk__in=participating_school_ids(campaign, edges=scoping.bureau_edges(user)))
+        .filter(pk__in=access.school_ids)
         .select_related("figures").order_by("code")}
     participating = set(seen)
     asked = school_class.school_id if school_class is not None else (
