@@ -149,15 +149,15 @@ def coverage(request, campaign: int, school: int | None = None,
     (`school=`) or one class (`class=`). Schools the caller sees whole are read from the stored
     per-school figures; a teacher's classes are counted live. Out of scope: 404."""
     found = get_campaign_for_user(request.user, campaign)
-    target_school = target_class = None
+    school_id = target_class = None
     if class_ is not None:
         target_class = scoping.get_class_for_user(request.user, class_)
     elif school is not None:
-        target_school = scoping.get_school_for_user(request.user, school)
-    figures = coverage_figures(request.user, found, school=target_school,
+        school_id = scoping.school_id_for_user(request.user, school)
+    figures = coverage_figures(request.user, found, school_id=school_id,
                                school_class=target_class)
     return {"campaign_id": found.pk,
-            "school_id": target_school.pk if target_school else None,
+            "school_id": school_id,
             "class_id": target_class.pk if target_class else None,
             **_counts(figures.totals),
             "focus": {"total": figures.focus_total, "visited": figures.focus_visited},

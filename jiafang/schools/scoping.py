@@ -202,6 +202,18 @@ def get_school_for_user(user: User, pk: object) -> School:
     return _get_or_404(schools_for_user(user), pk)
 
 
+def school_id_for_user(user: User, pk: object) -> int:
+    """The id of a school whose overview the user may open (as `get_school_for_user`, without
+    reading the row), else 404: for reads that load the school with more (e.g. its figures)."""
+    try:
+        school_id = int(str(pk))
+    except (TypeError, ValueError):
+        raise Http404 from None
+    if school_id not in access_for(user).overview_school_ids:
+        raise Http404
+    return school_id
+
+
 def get_class_for_user(user: User, pk: object) -> SchoolClass:
     return _get_or_404(classes_for_user(user).select_related("school"), pk)
 

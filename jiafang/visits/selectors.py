@@ -248,30 +248,29 @@ class Figures:
     by_category: list[tuple[FocusCategory, int, int]]  # (category, total, visited)
 
 
-def coverage_figures(user: User, campaign: Campaign, *, school: School | None = None,
+def coverage_figures(user: User, campaign: Campaign, *, school_id: int | None = None,
                      school_class: SchoolClass | None = None) -> Figures:
     """Coverage of the caller's scope in a campaign: one class, one school, or (neither) all
     the participating schools the user may see. Schools whose overview figures the user may
     open (principal, coordinator, bureau officer, mental-health and safety staff) are read from
     the stored per-school figures, one row each, so the answer costs the same at any size; a
     class, or the classes a teacher sees, are counted live over those few students. The
-    caller has checked the campaign, and the school or class with the scoping layer; one that
-    does not take part in the campaign is 404."""
+    caller has checked the campaign, and the school (`scoping.school_id_for_user`) or class
+    with the scoping layer; one that does not take part in the campaign is 404."""
     access = scoping.access_for(user)
     seen = {school.pk: school for school in School.objects.filter(
         pk__in=participating_school_ids(campaign, edges=scoping.bureau_edges(user)))
         .filter(pk__in=access.school_ids)
         .select_related("figures").order_by("code")}
     participating = set(seen)
-    asked = school_class.school_id if school_class is not None else (
-        school.pk if school is not None else None)
+    asked = school_class.school_id if school_class is not None else school_id
     if asked is not None and asked not in participating:
         raise Http404  # the school does not take part in this campaign
     if school_class is not None:
         whole: list[int] = []
         live = scoping.students_for_user(user).filter(school_class=school_class)
     else:
-        candidates = [school.pk] if school is not None else sorted(participating)
+        candidates = [school_id] if school_id is not None else sorted(participating)
         whole = [pk for pk in candidates if pk in access.overview_school_ids]
         partial = [pk for pk in candidates if pk not in access.overview_school_ids]
         live = (scoping.students_for_user(user).filter(school_id__in=partial)
