@@ -20,7 +20,7 @@ from jiafang.accounts.models import Role, User
 from jiafang.campaigns.defaults import FIXED_FIELDS, FormField
 from jiafang.campaigns.models import Campaign, CampaignField
 from jiafang.schools.models import Bureau, School
-from jiafang.schools.scoping import access_for, bureau_edges, bureau_tree
+from jiafang.schools.scoping import access_for, bureau_edges, bureau_tree, id_or_404
 
 
 def _staff_school_ids(user: User) -> frozenset[int]:
@@ -61,11 +61,8 @@ def get_campaign_for_user(user: User, pk: object) -> Campaign:
     `campaigns_for_user`, checked on the one row (a hot lookup: every coverage read starts
     here, and the filtered queryset costs more to build than to run)."""
     try:
-        number = int(str(pk))
-        if not 0 < number < 2**63:
-            raise ValueError(pk)
-        campaign = Campaign.objects.select_related("bureau").get(pk=number)
-    except (ValueError, TypeError, Campaign.DoesNotExist):
+        campaign = Campaign.objects.select_related("bureau").get(pk=id_or_404(pk))
+    except Campaign.DoesNotExist:
         raise Http404 from None
     access = access_for(user)
     if campaign.bureau_id in access.bureau_ids:

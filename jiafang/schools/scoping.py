@@ -191,10 +191,23 @@ def families_for_user(user: User) -> QuerySet[Family]:
     )
 
 
+def id_or_404(pk: object) -> int:
+    """A row id from a URL or a query string; anything that cannot be one (not a number, or
+    beyond the database's 64-bit range, which SQLite answers with an OverflowError) is 404
+    like a missing row."""
+    try:
+        number = int(str(pk))
+    except (TypeError, ValueError):
+        raise Http404 from None
+    if not 0 < number < 2**63:
+        raise Http404
+    return number
+
+
 def _get_or_404(queryset: QuerySet, pk: object):
     try:
-        return queryset.get(pk=int(str(pk)))
-    except (ValueError, TypeError, queryset.model.DoesNotExist):
+        return queryset.get(pk=id_or_404(pk))
+    except queryset.model.DoesNotExist:
         raise Http404 from None
 
 
@@ -205,10 +218,7 @@ def get_school_for_user(user: User, pk: object) -> School:
 def school_id_for_user(user: User, pk: object) -> int:
     """The id of a school whose overview the user may open (as `get_school_for_user`, without
     reading the row), else 404: for reads that load the school with more (e.g. its figures)."""
-    try:
-        school_id = int(str(pk))
-    except (TypeError, ValueError):
-        raise Http404 from None
+    school_id = id_or_404(pk)
     if school_id not in access_for(user).overview_school_ids:
         raise Http404
     return school_id

@@ -68,14 +68,7 @@ def campaign_for_taskmap(user: User, school: School, campaign_id: object = None
                          ) -> Campaign | None:
     """The campaign asked for (404 when unreadable or the school does not take part), else the
     school's current campaign (None when there is none)."""
-    if campaign_id not in (None, ""):
-        try:
-            number = int(str(campaign_id))
-        except ValueError:
-            raise Http404 from None
-        if not 0 < number < 2**63:  # no such row (and no database overflow)
-            raise Http404
-    return campaign_for_school(user, school, campaign_id)
+    return campaign_for_school(user, school, campaign_id)  # 404 for a bad id as for a missing
 
 
 def _companions_prefetch() -> Prefetch:

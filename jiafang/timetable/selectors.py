@@ -78,10 +78,7 @@ def calendar_teacher(viewer: User, teacher_id: object) -> tuple[User, frozenset[
     access = scoping.access_for(viewer)
     if teacher_id in (None, "") or str(teacher_id) == str(viewer.pk):
         return viewer, access.school_ids
-    try:
-        pk = int(str(teacher_id))
-    except ValueError:
-        raise Http404 from None
+    pk = scoping.id_or_404(teacher_id)
     if not access.managed_school_ids:
         raise Http404
     schools = frozenset(Role.objects.filter(

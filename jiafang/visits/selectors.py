@@ -446,8 +446,8 @@ def get_visit_for_user(user: User, pk: object) -> Visit:
     """The visit, or 404 when it is missing or out of the user's scope."""
     try:
         return (visits_for_user(user).select_related("family", "lead", "campaign", "school")
-                .get(pk=int(str(pk))))
-    except (ValueError, TypeError, Visit.DoesNotExist):
+                .get(pk=scoping.id_or_404(pk)))
+    except Visit.DoesNotExist:
         raise Http404 from None
 
 
