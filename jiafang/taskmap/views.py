@@ -47,6 +47,10 @@ def _page(request, school, campaign, *, reassign_form=None, load_form=None, sele
                "selected": set(selected)}
     if campaign is not None:
         context["map"] = selectors.school_map(request.user, school, campaign)
+        # a teacher's list is folded; unfold those holding the families just ticked
+        context["open_teachers"] = {
+            str(t.user.pk) for t in context["map"].teachers
+            if any(row.family.pk in context["selected"] for g in t.groups for row in g.rows)}
         if can_change:
             staff = school_staff(school.pk)
             context["reassign_form"] = reassign_form or tforms.ReassignForm(staff=staff)
@@ -117,7 +121,8 @@ def reassign(request, pk: int):
                 "n": len(result.assignments), "name": form.cleaned_data["lead"].display_name})
             for warning in result.warnings:
                 messages.warning(request, warning)
-            return redirect(_map_url(school, campaign))
+            lead = form.cleaned_data["lead"].pk  # show where the families went
+            return redirect(f"{_map_url(school, campaign)}&teacher={lead}#teacher-{lead}")
     return _page(request, school, campaign, reassign_form=form, selected=selected, status=400)
 
 

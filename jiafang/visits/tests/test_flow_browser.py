@@ -99,10 +99,12 @@ def test_a_campaign_from_task_map_to_ledger(live_server, live_district, browser)
     login(coordinator, live_server, "coordinator_a")
     coordinator.goto(f"{base}/schools/{d.school_a.pk}/taskmap/?campaign={campaign.pk}")
     coordinator.click("form.draft-form button[type=submit]")
-    coordinator.wait_for_selector("section.teacher-tasks")
+    coordinator.wait_for_selector(".teacher-tasks > summary")
     text = coordinator.inner_text("main")
-    assert "王小明" in text and "李思" in text and "赵一" in text
+    assert "head_a1" in text and "head_a2" in text and "主访 2 户" in text
     _no_horizontal_scroll(coordinator)
+    for teacher in ("head_a1", "head_a2"):  # each teacher's list is folded: unfold it
+        coordinator.click(f"#teacher-{d.users[teacher].pk} > summary")
     for key in ("a1_only", "a2_only"):
         coordinator.check(f"input[name=family][value='{d.families[key].pk}']")
     coordinator.select_option("select[name=lead]", str(d.users["subject_a1"].pk))
@@ -110,6 +112,7 @@ def test_a_campaign_from_task_map_to_ledger(live_server, live_district, browser)
     coordinator.wait_for_selector(f"#teacher-{d.users['subject_a1'].pk}")
     moved = coordinator.inner_text(f"#teacher-{d.users['subject_a1'].pk}")
     assert "李思" in moved and "赵一" in moved and "手动调整" in moved
+    coordinator.click(f"#teacher-{d.users['head_a1'].pk} > summary")
     assert "王小明" in coordinator.inner_text(f"#teacher-{d.users['head_a1'].pk}")
 
     subject = _phone(browser).new_page()
