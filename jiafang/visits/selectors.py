@@ -17,7 +17,7 @@ import datetime as dt
 from collections import defaultdict
 from dataclasses import dataclass, field
 
-from django.db.models import Count, Exists, OuterRef
+from django.db.models import Count, Exists, OuterRef, Q
 from django.http import Http404
 
 from jiafang.accounts.models import Role, User
@@ -438,8 +438,12 @@ def progress_by_week(user: User, school: School, campaign: Campaign) -> Progress
 
 
 def visits_for_user(user: User):
-    """Visits of families the user may see (start of every visit list and lookup)."""
-    return Visit.objects.filter(family__in=scoping.families_for_user(user))
+    """Visits of families the user may see, and the visits the user leads or accompanies
+    (a coordinator may assign any teacher of the school to a family, R10): the start of
+    every visit list and lookup."""
+    mine = Q(lead_id=user.pk) | Q(Exists(VisitCompanion.objects.filter(
+        visit=OuterRef("pk"), user_id=user.pk)))
+    return Visit.objects.filter(Q(family__in=scoping.families_for_user(user)) | mine)
 
 
 def get_visit_for_user(user: User, pk: object) -> Visit:
@@ -521,7 +525,10 @@ def visit_view(user: User, visit: Visit) -> VisitView:
     companions = [c.user for c in VisitCompanion.objects.filter(visit=visit)
                   .select_related("user").order_by("pk")]
     events = list(VisitEvent.objects.filter(visit=visit).select_related("by").order_by("at", "pk"))
-    children, hidden = visible_children(user, visit)
+    if user.pk == visit.lead_id or any(c.pk == user.pk for c in companions):
+        children, hidden = visit_children(visit), 0  # who visits the family sees its children
+    else:
+        children, hidden = visible_children(user, visit)
     return VisitView(visit, companions, events, children, hidden)
 
 

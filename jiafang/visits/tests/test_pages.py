@@ -201,6 +201,25 @@ def test_head_teacher_records_the_sibling_family(district, campaign, login):
     assert "王小红乐于助人" in body and "修改" in body and 'name="record_version"' in body
 
 
+def test_an_assigned_lead_who_teaches_none_of_the_children_opens_and_records_it(
+        district, campaign, login):
+    """R10: the coordinator may give a family to any teacher of the school (task map): the
+    lead opens the visit, sees the child, records it; the visit shows in their lists. A teacher
+    of another school still gets 404."""
+    visit = propose(district, campaign, family="a2_only", lead="subject_a1")  # teaches 3(1)
+    client = login(district.users["subject_a1"])
+    page = client.get(f"/visits/{visit.pk}/")
+    assert page.status_code == 200 and "赵一" in page.content.decode()
+    assert "另有" not in page.content.decode()
+    assert client.get("/api/v1/visits").json()["count"] == 1
+    response = client.post(f"/visits/{visit.pk}/record/", record_post(district, "a2_only"))
+    assert response.status_code == 302
+    visit.refresh_from_db()
+    assert visit.status == "done"
+    stranger = login(district.users["head_b1"])
+    assert stranger.get(f"/visits/{visit.pk}/").status_code == 404
+
+
 def test_missing_methods_for_one_child_is_shown_next_to_it(district, campaign, login):
     visit = propose(district, campaign)
     client = login(district.users["head_a1"])
