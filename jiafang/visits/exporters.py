@@ -123,7 +123,10 @@ class RecordRow:
 def record_row(user, record: VisitRecord, fields: list[FormField]) -> RecordRow:
     visit = record.visit
     everyone = list(record.children.all())
-    children = [c for c in everyone if c.visible]
+    visiting = user.pk == visit.lead_id or any(c.user_id == user.pk
+                                               for c in visit.companions.all())
+    # who visited the family sees its children, as on the visit page
+    children = everyone if visiting else [c for c in everyone if c.visible]
     hidden = len(everyone) - len(children)
     show_contacts = scoping.can_see_contacts(user, school_id=record.school_id) or any(
         scoping.can_see_contacts(user, school_id=record.school_id,

@@ -105,8 +105,9 @@ def test_word_record_has_the_annex2_form_with_the_schools_name_and_what_was_type
     table = document.tables[0]
     assert table.style.name == "Table Grid"
     first = [c.text for c in table.rows[0].cells]
-    assert first == ["教师姓名", "head_a1", "班级", "三年级(1)班", "学生姓名",
-                     "王小明（另有 1 名学生）"]
+    # the lead visited the family: both children, as on the visit and record pages
+    assert first == ["教师姓名", "head_a1", "班级", "三年级(1)班、三年级(2)班", "学生姓名",
+                     "王小明、王小红"]
     assert [c.text for c in table.rows[1].cells][:3] == ["家长姓名", "王建国", "同行教师"]
 
     text = docx_text(response.content)
@@ -118,13 +119,13 @@ def test_word_record_has_the_annex2_form_with_the_schools_name_and_what_was_type
                   "上门家访", "☑ 了解家庭情况", "☐ 反馈在校表现", "☑ 家庭教育指导进家庭",
                   "☑ 未接受家长宴请和礼品"):
         assert typed in text, typed
-    assert "王小红" not in text  # the sibling in 3(2) is not head_a1's to see (B5)
+    assert "王小红乐于助人" in text
 
 
 @pytest.mark.parametrize(("persona", "guardian", "children"), [
     ("principal_a", "王建国", ["王小明", "王小红"]),
     ("head_a2", "王建国", ["王小红"]),
-    ("subject_a1", "王**", ["王小明"]),
+    ("subject_a1", "王**", ["王小明", "王小红"]),  # the companion visited them both
     ("bureau_officer", "王**", ["王小明", "王小红"]),
     ("mental_a", "王**", ["王小红"]),  # the flagged child only
 ])
@@ -192,8 +193,9 @@ def test_class_ledger_has_one_row_per_record_of_the_class_and_nothing_else(scena
     assert len(rows) == 3
     sib = dict(zip(header, rows[1], strict=True))
     assert sib["学校"] == "测试实验小学" and sib["教师姓名"] == "head_a1"
-    assert sib["班级"] == "三年级(1)班"
-    assert sib["学生姓名"] == "王小明（另有 1 名学生）"
+    # head_a1 led that visit: its record names both children, the sibling in 3(2) too
+    assert sib["班级"] == "三年级(1)班、三年级(2)班"
+    assert sib["学生姓名"] == "王小明、王小红"
     assert sib["家长姓名"] == "王建国" and sib["同行教师"] == "subject_a1"
     assert sib["家访时间"].strftime("%Y-%m-%d %H:%M") == "2025-04-10 17:00"
     assert sib["家访形式"] == "上门家访"
@@ -203,7 +205,7 @@ def test_class_ledger_has_one_row_per_record_of_the_class_and_nothing_else(scena
     assert sib["学生评价（优点、不足、改进方法）"].startswith("王小明：优点：王小明乐于助人")
     assert dict(zip(header, rows[2], strict=True))["学生姓名"] == "李思"
     text = _all_text(rows)
-    for other in ("王小红", "赵一", "赵刚", "陈晨", "陈明", "测试初级中学"):
+    for other in ("赵一", "赵刚", "陈晨", "陈明", "测试初级中学"):
         assert other not in text, other
 
 
