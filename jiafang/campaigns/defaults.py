@@ -36,6 +36,18 @@ def default_teaching_hours() -> dict:
             "periods": [list(p) for p in DEFAULT_TEACHING_HOURS["periods"]]}
 
 
+def teaching_hours_text(hours: dict) -> str:
+    """"周一至周五 08:00–11:40、13:30–16:30" (weekdays 0 = Monday; "未设置" when empty)."""
+    days = sorted(hours.get("weekdays", []))
+    if days and days == list(range(days[0], days[-1] + 1)) and len(days) > 2:
+        day_text = _("%(first)s至%(last)s") % {"first": WEEKDAY_NAMES[days[0]],
+                                               "last": WEEKDAY_NAMES[days[-1]]}
+    else:
+        day_text = "、".join(str(WEEKDAY_NAMES[d]) for d in days)
+    periods = "、".join(f"{begin}–{end}" for begin, end in hours.get("periods", []))
+    return f"{day_text} {periods}".strip() if days and periods else str(_("未设置"))
+
+
 def teaching_periods_text(periods) -> str:
     """[["08:00", "11:40"], ...] as "08:00-11:40, 13:30-16:30"."""
     return ", ".join(f"{start}-{end}" for start, end in periods)

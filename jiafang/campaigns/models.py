@@ -10,11 +10,10 @@ from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
 from jiafang.campaigns.defaults import (
-    WEEKDAY_NAMES,
     VisitForm,
     default_counting_forms,
     default_teaching_hours,
-    teaching_periods_text,
+    teaching_hours_text,
 )
 
 
@@ -58,11 +57,7 @@ class Campaign(models.Model):
 
     @property
     def teaching_hours_text(self) -> str:
-        """"周一、周二、周三、周四、周五 08:00-11:40, 13:30-16:30" (or "未设置")."""
-        hours = self.teaching_hours or {}
-        days = "、".join(str(WEEKDAY_NAMES[d]) for d in hours.get("weekdays", []))
-        periods = teaching_periods_text(hours.get("periods", []))
-        return f"{days} {periods}".strip() if days and periods else str(_("未设置"))
+        return teaching_hours_text(self.teaching_hours or {})
 
 
 class CampaignSchool(models.Model):

@@ -19,9 +19,9 @@ from django.db.models import F, Prefetch, Q
 from django.http import Http404
 from django.utils import timezone
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy as _lazy
 
 from jiafang.accounts.models import Role, User
+from jiafang.campaigns.defaults import WEEKDAY_NAMES, teaching_hours_text
 from jiafang.schools import scoping
 from jiafang.schools.models import Student
 from jiafang.timetable.models import CalendarFeed, ParentLink
@@ -30,11 +30,8 @@ from jiafang.visits.models import Visit, VisitCompanion
 from jiafang.visits.services import in_teaching_hours, teaching_hours_for
 
 ENROLLED = Student.Status.ENROLLED
-WEEK_RE = re.compile(r"^(\d{4})-?W(\d{1,2})$", re.IGNORECASE)
-WEEKDAY_NAMES = (_lazy("周一"), _lazy("周二"), _lazy("周三"), _lazy("周四"), _lazy("周五"),
-                 _lazy("周六"), _lazy("周日"))
 FEED_PAST_DAYS = 30
-
+WEEK_RE = re.compile(r"^(\d{4})-?W(\d{1,2})$", re.IGNORECASE)
 
 # --- weeks --------------------------------------------------------------------------------
 
@@ -56,18 +53,6 @@ def week_label(monday: dt.date) -> str:
 def current_monday() -> dt.date:
     today = timezone.now().astimezone(LOCAL_TZ).date()
     return today - dt.timedelta(days=today.weekday())
-
-
-def teaching_hours_text(hours: dict) -> str:
-    """"周一至周五 08:00–11:40、13:30–16:30" (weekdays 0 = Monday)."""
-    days = sorted(hours.get("weekdays", []))
-    if days and days == list(range(days[0], days[-1] + 1)) and len(days) > 2:
-        day_text = _("%(first)s至%(last)s") % {"first": WEEKDAY_NAMES[days[0]],
-                                               "last": WEEKDAY_NAMES[days[-1]]}
-    else:
-        day_text = "、".join(str(WEEKDAY_NAMES[d]) for d in days)
-    periods = "、".join(f"{begin}–{end}" for begin, end in hours.get("periods", []))
-    return f"{day_text} {periods}".strip()
 
 
 # --- whose week ---------------------------------------------------------------------------

@@ -2,8 +2,9 @@
 per-student status and per-school figures that coverage is read from (R3–R6, R9, R12, R17, R23).
 
 Every row carries its school (the tenant key) and is read through a django-scopes
-`ScopedManager`. Rows are written only by `visits.services`; the status and figures tables are
-derived data that those services keep current in the same transaction.
+`ScopedManager`. Rows are written only by `visits.services` (and a parent's request for another
+time, a `VisitEvent`, by `timetable.services`); the status and figures tables are derived data
+that those services keep current in the same transaction.
 """
 
 from django.conf import settings

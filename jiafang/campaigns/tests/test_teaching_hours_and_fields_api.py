@@ -52,7 +52,7 @@ def test_officer_sets_teaching_hours_in_the_form_and_the_page_shows_them(
     assert campaign.teaching_hours == {"weekdays": [0, 2, 4],
                                        "periods": [["08:00", "12:00"], ["14:00", "17:30"]]}
     detail = client.get(f"/campaigns/{campaign.pk}/").content.decode()
-    assert "周一、周三、周五 08:00-12:00, 14:00-17:30" in detail
+    assert "周一、周三、周五 08:00–12:00、14:00–17:30" in detail
 
 
 def test_a_wrong_period_is_refused_and_what_was_typed_is_kept(district, campaign, client):
