@@ -106,8 +106,10 @@ def coverage_for_school(user: User, school: School, campaign: Campaign) -> Schoo
     """Coverage of one school as far as the user may see it (a head teacher: their class), at
     school, grade, class, focus category and teacher level. Live counts over one school's
     enrolled students (a few thousand rows at most); visited from StudentVisitStatus."""
-    if school.pk not in scoping.access_for(user).school_ids:
+    access = scoping.access_for(user)
+    if school.pk not in access.school_ids:
         raise Http404
+    whole = school.pk in access.full_school_ids  # sees every student: no per-row filter needed
     statuses = StudentVisitStatus.objects.filter(campaign=campaign, student=OuterRef("pk"))
     rows = list(
         scoping.students_for_user(user).filter(school=school, status=ENROLLED)
@@ -120,10 +122,13 @@ def coverage_for_school(user: User, school: School, campaign: Campaign) -> Schoo
         pk__in={c for _s, c, _f, _v, _d in rows})}
     categories = list(FocusCategory.objects.filter(active=True))
     flags: dict[int, set[int]] = defaultdict(set)
-    for student_id, category_id in FocusFlag.objects.filter(
-            school=school, cleared_at=None, student_id__in=[r[0] for r in rows]
-    ).values_list("student_id", "category_id"):
-        flags[student_id].add(category_id)
+    flagged = FocusFlag.objects.filter(school=school, cleared_at=None)
+    if not whole:
+        flagged = flagged.filter(student_id__in=[r[0] for r in rows])
+    seen = {r[0] for r in rows}
+    for student_id, category_id in flagged.values_list("student_id", "category_id"):
+        if student_id in seen:  # enrolled (a flag of a child who left is not counted)
+            flags[student_id].add(category_id)
     total, by_grade, by_class = _Tally(), defaultdict(_Tally), defaultdict(_Tally)
     by_category: dict[int, _Tally] = defaultdict(_Tally)
     for student_id, class_id, family_id, visited, _declined in rows:
@@ -134,9 +139,10 @@ def coverage_for_school(user: User, school: School, campaign: Campaign) -> Schoo
         for category_id in flags.get(student_id, ()):
             by_category[category_id].add(*args)
 
-    visits = (Visit.objects.filter(campaign=campaign, school=school, status=Visit.Status.DONE,
-                                   record__counts=True)
-              .filter(family__in=scoping.families_for_user(user)))
+    visits = Visit.objects.filter(campaign=campaign, school=school, status=Visit.Status.DONE,
+                                  record__counts=True)
+    if not whole:
+        visits = visits.filter(family__in=scoping.families_for_user(user))
     led = dict(visits.order_by().values_list("lead_id").annotate(n=Count("pk")))
     joined = dict(VisitCompanion.objects.filter(visit__in=visits).order_by()
                   .values_list("user_id").annotate(n=Count("visit", distinct=True)))
