@@ -84,6 +84,20 @@ def export_run(*, exporter: str | type[Exporter], user: User, target: ExportTarg
     cls = get_exporter(exporter) if isinstance(exporter, str) else exporter
     common = {"user": user, "exporter_id": cls.identifier, "target": target,
               "request_ip": request_ip, "via": via}
+    # One export of a user at a time (the user's row locked from the count to the log row):
+    # parallel requests cannot all pass a limit they each counted before the others logged.
+    # Errors are raised after the block, so that their log rows are kept.
+    with transaction.atomic():
+        list(User.objects.select_for_update().filter(pk=user.pk).values_list("pk", flat=True))
+        try:
+            return _export(cls, user, target, common)
+        except Exception as error:  # rate limited, 404 or failed: logged inside _export
+            failure = error
+    raise failure
+
+
+def _export(cls: type[Exporter], user: User, target: ExportTarget, common: dict
+            ) -> ExportResult:
     retry_after = export_retry_after(user=user)
     if retry_after:
         _log(outcome=ExportLog.Outcome.RATE_LIMITED, **common)
@@ -97,7 +111,8 @@ def export_run(*, exporter: str | type[Exporter], user: User, target: ExportTarg
         _log(outcome=ExportLog.Outcome.DENIED, **common)
         raise
     try:
-        data = instance.render()
+        with transaction.atomic():  # a database error in rendering leaves the log writable
+            data = instance.render()
     except Exception:
         _log(outcome=ExportLog.Outcome.FAILED, description=instance.description(),
              school_ids=instance.school_ids, **common)

@@ -10,8 +10,9 @@ Who may open what (everything starts from `jiafang.schools.scoping`):
 - the API list: assignments of families the user may see (`scoping.families_for_user`) plus
   those where the user is the lead or a companion.
 
-Children are named only where `scoping.students_for_user` shows them (the others are counted);
-a family is flagged as a focus family when any enrolled child has an active focus flag, while
+Children are named only where `scoping.students_for_user` shows them (the others are counted;
+in "my families" the assignment shows all of them); a family is flagged as a focus family when a
+child the user sees has an active focus flag (a hidden sibling's flag is not told, B6), and
 categories are shown for the visible children only. Places (community, street, address) follow
 `scoping.can_see_contacts`.
 """
@@ -91,7 +92,7 @@ class FamilyRow:
     assignment: TaskAssignment | None
     children: list[Student]  # enrolled children the user may see
     hidden_children: int
-    focus: bool  # any enrolled child has an active focus flag
+    focus: bool  # a child the user sees has an active focus flag
     focus_categories: list[FocusCategory]  # of the visible children
     visited: bool
     declined: bool
@@ -138,7 +139,8 @@ class _FamilyInfo:
     family: Family
     children: list[Student] = field(default_factory=list)  # every enrolled child
     visible: list[Student] = field(default_factory=list)
-    focus: bool = False
+    focus: bool = False  # a child the user may see has an active flag
+    focus_any: bool = False  # any enrolled child has (only for those who see every child)
     categories: list[FocusCategory] = field(default_factory=list)
     visited: set[int] = field(default_factory=set)  # campaign ids
     declined: set[int] = field(default_factory=set)
@@ -169,9 +171,11 @@ def _family_info(user: User, where: Q, campaign_ids: set[int]) -> dict[int, _Fam
     for flag in (FocusFlag.objects.filter(cleared_at=None, student__in=enrolled.values("pk"))
                  .select_related("category").order_by("category__sort_order", "pk")):
         info = infos[of_student[flag.student_id].family_id]
-        info.focus = True
-        if flag.student_id in visible_ids and flag.category not in info.categories:
-            info.categories.append(flag.category)
+        info.focus_any = True
+        if flag.student_id in visible_ids:  # a hidden sibling's flag is not told (B6)
+            info.focus = True
+            if flag.category not in info.categories:
+                info.categories.append(flag.category)
     if campaign_ids:
         for campaign_id, student_id, visited, declined in (
                 StudentVisitStatus.objects.filter(campaign_id__in=campaign_ids,
@@ -390,9 +394,7 @@ def my_families(user: User, campaign: Campaign | None = None) -> list[MySection]
     infos = _family_info(user, Q(family_id__in=[a.family_id for a in assignments]),
                          {c.pk for c in pairs.values()})
     for info in infos.values():
-        # the assignment is the need to know: whoever visits a family sees its children's
-        # names and classes here (contacts and focus reasons still follow the scoping layer)
-        info.visible = list(info.children)
+        _as_assignee(info)
     sections: dict[int, MySection] = {}
     led: dict[int, list[FamilyRow]] = defaultdict(list)
     for a in assignments:
@@ -438,8 +440,18 @@ def assignment_rows(user: User, assignments: list[TaskAssignment]) -> list[Famil
     rows = []
     for a in assignments:
         info = infos.get(a.family_id) or _FamilyInfo(a.family)
+        if a.lead_id == user.pk or any(c.user_id == user.pk for c in a.task_companions.all()):
+            _as_assignee(info)
         rows.append(_row(user, info, a, a.campaign_id))
     return rows
+
+
+def _as_assignee(info: _FamilyInfo) -> None:
+    """The assignment is the need to know: whoever visits a family sees its children's names
+    and classes, and that one of them needs particular care (contacts, categories and reasons
+    still follow the scoping layer)."""
+    info.visible = list(info.children)
+    info.focus = info.focus_any
 
 
 def with_companions(queryset: QuerySet[TaskAssignment]) -> QuerySet[TaskAssignment]:

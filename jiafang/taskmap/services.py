@@ -364,6 +364,7 @@ def teacher_load_set(*, campaign: Campaign, school: School, user: User,
         add("reason", _("减负原因不能超过 200 个字。"))
     if errors:
         raise ValidationError(errors)
+    _lock(school)  # a missing row locks nothing: two first saves would both insert
     current = (TeacherLoad.objects.select_for_update()
                .filter(campaign=campaign, school=school, user=user).first())
     if not lighter:

@@ -40,7 +40,7 @@ def parse_week(text: str | None) -> dt.date | None:
     if not text:
         return None
     match = WEEK_RE.match(text.strip())
-    if not match:
+    if not match or not 2000 <= int(match.group(1)) <= 2100:  # and no date overflow at the ends
         raise ValueError(text)
     return dt.date.fromisocalendar(int(match.group(1)), int(match.group(2)), 1)
 
@@ -194,7 +194,9 @@ def week_for_user(viewer: User, *, teacher: User, school_ids, monday: dt.date) -
             hidden_children=hidden.get(visit.family_id, 0),
             in_teaching_hours=in_teaching_hours(visit.scheduled_at, visit.duration_minutes,
                                                 hours),
-            can_open=visit.family_id in openable))
+            # the visit page opens to whoever sees the family, and to its lead and companions
+            can_open=(visit.family_id in openable or visit.lead_id == viewer.pk
+                      or any(c.user_id == viewer.pk for c in visit.companions.all()))))
     return Week(teacher=teacher, monday=monday, days=days,
                 teaching_hours=teaching_hours_text(hours))
 

@@ -531,8 +531,11 @@ def visit_view(user: User, visit: Visit) -> VisitView:
     companions = [c.user for c in VisitCompanion.objects.filter(visit=visit)
                   .select_related("user").order_by("pk")]
     events = list(VisitEvent.objects.filter(visit=visit).select_related("by").order_by("at", "pk"))
-    if user.pk == visit.lead_id or any(c.pk == user.pk for c in companions):
-        children, hidden = visit_children(visit), 0  # who visits the family sees its children
+    visiting = user.pk == visit.lead_id or any(c.pk == user.pk for c in companions)
+    if visiting and visit.status in (Visit.Status.PROPOSED, Visit.Status.CONFIRMED):
+        # who is about to visit the family sees its children; once the visit is over, the
+        # record names those it was about and the family follows the scoping layer again
+        children, hidden = visit_children(visit), 0
     else:
         children, hidden = visible_children(user, visit)
     return VisitView(visit, companions, events, children, hidden)
@@ -592,7 +595,11 @@ def preparation_profile(user: User, visit: Visit, *, all_children: bool) -> Prep
     points of the child's earlier visits (strengths, shortcomings, methods, the record's
     follow-up, date and form; a few, newest first, any campaign); the family's open parent
     demands and earlier visits' outcomes (declined with its reason...); and the notes. The
-    caller has checked that the user may read the preparation. Seven queries at any size."""
+    caller has checked that the user may read the preparation. Seven queries at any size.
+
+    "Earlier" is bounded: for a visit that is over, only what was recorded before its
+    appointment — someone who led a visit long ago must not read, through it, what other
+    teachers wrote about the family since."""
     from django.db.models import F, Window
     from django.db.models.functions import RowNumber
 
@@ -611,20 +618,24 @@ def preparation_profile(user: User, visit: Visit, *, all_children: bool) -> Prep
                                                 class_id=flag.student.school_class_id)
         focus[flag.student_id].append(FocusNote(flag.category.name,
                                                 flag.reason if details else ""))
+    is_open = visit.status in (Visit.Status.PROPOSED, Visit.Status.CONFIRMED)
+    cutoff = None if is_open else (visit.scheduled_at or visit.created_at)
+    before = (lambda field: Q()) if cutoff is None else (lambda field: Q(**{f"{field}__lt": cutoff}))
     newest = Window(RowNumber(), partition_by=[F("student_id")],
                     order_by=[F("record__visited_at").desc(), F("pk").desc()])
     points: dict[int, list] = defaultdict(list)
-    for row in (VisitRecordChild.objects.filter(student_id__in=ids)
+    for row in (VisitRecordChild.objects.filter(before("record__visited_at"), student_id__in=ids)
                 .exclude(record__visit_id=visit.pk)
                 .select_related("record").annotate(newest=newest)
                 .filter(newest__lte=PREPARATION_KEY_POINTS)
                 .order_by("student_id", "-record__visited_at", "-pk")):
         points[row.student_id].append(row)
-    demands = list(ParentDemand.objects.filter(family_id=visit.family_id,
+    demands = list(ParentDemand.objects.filter(before("record__visited_at"),
+                                               family_id=visit.family_id,
                                                status=ParentDemand.Status.OPEN)
                    .select_related("category", "record")
                    .order_by("-record__visited_at", "position", "pk"))
-    previous = list(Visit.objects.filter(family_id=visit.family_id)
+    previous = list(Visit.objects.filter(before("scheduled_at"), family_id=visit.family_id)
                     .exclude(pk=visit.pk)
                     .exclude(status__in=[Visit.Status.PROPOSED, Visit.Status.CONFIRMED])
                     .select_related("campaign", "lead")

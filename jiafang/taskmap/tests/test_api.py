@@ -45,9 +45,11 @@ def test_draft_reassign_list_and_loads(district, campaign, client):
     assert listed["count"] == 3
     by_family = {i["family_id"]: i for i in listed["items"]}
     a1_only = by_family[d.families["a1_only"].pk]
-    # head_a2 leads it but does not teach 李思: not named, counted; focus flagged; no place
-    assert (a1_only["children"], a1_only["hidden_children"], a1_only["focus"],
-            a1_only["focus_categories"], a1_only["group"]) == ([], 1, True, [], "")
+    # head_a2 leads it but does not teach 李思: named (the assignment is the need to know),
+    # focus flagged without the category, no place
+    assert ([c["name"] for c in a1_only["children"]], a1_only["hidden_children"],
+            a1_only["focus"], a1_only["focus_categories"], a1_only["group"]) == (
+        ["李思"], 0, True, [], "")
     assert by_family[d.families["siblings"].pk]["group"] == "遥观镇·塘桥社区"
 
     load = _call(client, coordinator, "put", f"{API}/loads", {
@@ -120,4 +122,23 @@ def test_the_list_is_scoped(district, campaign, drafted, client):
     assert all(i["group"] == "" and i["companions"][0]["name"] == "subject_a1"
                for i in listed["items"])
     names = {c["name"] for i in listed["items"] for c in i["children"]}
-    assert names == {"王小明", "李思"}  # 王小红 is in 3(2): counted, not named
+    # 王小红 is in 3(2), but subject_a1 goes along on her family's visit: named
+    assert names == {"王小明", "李思", "王小红"}
+
+
+def test_a_hidden_siblings_flag_is_not_told_to_who_does_not_visit(district, campaign, drafted,
+                                                                  client):
+    """B6: once the sibling family is given to 3(2)'s head teacher, 3(1)'s head teacher still
+    sees 王小明 in the list, but neither 王小红 nor that she is flagged."""
+    d = district
+    _call(client, d.users["coordinator_a"], "post", f"{API}/reassign", {
+        "campaign_id": campaign.pk, "school_id": d.school_a.pk,
+        "family_ids": [d.families["siblings"].pk], "lead_id": d.users["head_a2"].pk,
+        "companion_ids": []})
+    listed = _call(client, d.users["head_a1"], "get", API).json()
+    siblings = next(i for i in listed["items"] if i["family_id"] == d.families["siblings"].pk)
+    assert [c["name"] for c in siblings["children"]] == ["王小明"]
+    assert (siblings["hidden_children"], siblings["focus"]) == (1, False)
+    lead = _call(client, d.users["head_a2"], "get", API).json()
+    assert next(i for i in lead["items"]
+                if i["family_id"] == d.families["siblings"].pk)["focus"] is True

@@ -163,3 +163,14 @@ def test_api_week_answers_the_same_data(district, visits, client):
     data = client.get(f"/api/v1/timetable/week?week={WEEK}"
                       f"&teacher={district.users['head_a1'].pk}").json()
     assert len([e for day in data["days"] for e in day["visits"]]) == 2
+
+
+@pytest.mark.parametrize("week", ["0001-W01", "9999-W52", "1999-W10"])
+def test_a_week_out_of_range_falls_back_to_this_week_and_the_api_says_422(week, district,
+                                                                          client):
+    """A week at the calendar's ends is told like a malformed one, not a 500."""
+    client.force_login(district.users["head_a1"])
+    response = client.get(f"/calendar/?week={week}")
+    assert response.status_code == 200
+    assert response.context["week"].label == week_label(current_monday())
+    assert client.get(f"/api/v1/timetable/week?week={week}").status_code == 422

@@ -212,6 +212,8 @@ def test_an_assigned_lead_who_teaches_none_of_the_children_opens_and_records_it(
     assert page.status_code == 200 and "赵一" in page.content.decode()
     assert "另有" not in page.content.decode()
     assert client.get("/api/v1/visits").json()["count"] == 1
+    week = client.get("/calendar/?week=2025-W16").content.decode()  # 2025-04-15
+    assert f'href="/visits/{visit.pk}/"' in week  # their week links to the visit
     response = client.post(f"/visits/{visit.pk}/record/", record_post(district, "a2_only"))
     assert response.status_code == 302
     visit.refresh_from_db()

@@ -341,3 +341,26 @@ def test_queries_do_not_grow_with_history(district, campaign, client, persona, p
     grow(district, campaign, 20, 100)
     large = count()
     assert large == small, f"{small} -> {large} queries"
+
+
+def test_a_finished_visit_shows_only_what_was_known_before_it(district, campaign, client):
+    """Someone who led a visit long ago must not read, through its preparation page, what
+    other teachers recorded about the family since (B5, B11)."""
+    from jiafang.visits.tests.conftest import children_parts
+
+    with scopes_disabled():
+        first, _record = schedule_and_record(district, campaign, district.families["siblings"],
+                                             when=at(4, 15, 17), visited_at=at(4, 15, 17))
+        later = {pk: {**parts, "strengths": "后来记录的优点"} for pk, parts in
+                 children_parts(district.families["siblings"]).items()}
+        schedule_and_record(district, campaign, district.families["siblings"],
+                            when=at(5, 10, 17), visited_at=at(5, 10, 17), children=later,
+                            parent_demands=[("后来提出的诉求", None)])
+    client.force_login(district.users["head_a1"])
+    old = client.get(f"/visits/{first.pk}/prepare/").content.decode()
+    assert "后来记录的优点" not in old and "后来提出的诉求" not in old
+    api = client.get(f"{API}/{first.pk}/preparation").content.decode()
+    assert "后来记录的优点" not in api and "后来提出的诉求" not in api
+    upcoming = visit_to(district, campaign, when=at(6, 1, 17))
+    fresh = client.get(f"/visits/{upcoming.pk}/prepare/").content.decode()
+    assert "后来记录的优点" in fresh and "后来提出的诉求" in fresh
