@@ -32,7 +32,8 @@ def main(po_path: str, dict_path: str) -> int:
         comments = [c for c in comments if not c.startswith("#| ")]
         comments = [c.replace("#, fuzzy, ", "#, ").replace(", fuzzy", "") for c in comments
                     if c != "#, fuzzy"]
-        lines = [*comments, f"msgid {quote(msgid)}"]
+        context = [f"msgctxt {quote(fields['msgctxt'])}"] if "msgctxt" in fields else []
+        lines = [*comments, *context, f"msgid {quote(msgid)}"]
         if "msgid_plural" in fields:
             lines.append(f"msgid_plural {quote(fields['msgid_plural'])}")
             forms = sorted(k for k in fields if k.startswith("msgstr["))

@@ -3,11 +3,11 @@
 import json
 import re
 
-_FIELD = re.compile(r'^(msgid|msgid_plural|msgstr(?:\[\d\])?) (".*")$')
+_FIELD = re.compile(r'^(msgctxt|msgid|msgid_plural|msgstr(?:\[\d\])?) (".*")$')
 
 
 def parse_block(block: str) -> tuple[list[str], dict[str, str]]:
-    """One .po entry → (its comment lines, {msgid/msgid_plural/msgstr[...]: text})."""
+    """One .po entry → (its comment lines, {msgctxt/msgid/msgid_plural/msgstr[...]: text})."""
     comments: list[str] = []
     fields: dict[str, str] = {}
     key = None
@@ -25,10 +25,13 @@ def parse_block(block: str) -> tuple[list[str], dict[str, str]]:
 
 
 def entries(text: str) -> dict[str, str]:
-    """msgid → msgstr (the first form of plurals) of a whole .po file."""
+    """msgid → msgstr (the first form of plurals) of a whole .po file; an entry with a context
+    is keyed "context\x04msgid", as gettext's compiled catalog keys it."""
     result = {}
     for block in text.split("\n\n"):
         fields = parse_block(block)[1]
         if fields.get("msgid"):
-            result[fields["msgid"]] = fields.get("msgstr", fields.get("msgstr[0]", ""))
+            key = (f"{fields['msgctxt']}\x04{fields['msgid']}" if "msgctxt" in fields
+                   else fields["msgid"])
+            result[key] = fields.get("msgstr", fields.get("msgstr[0]", ""))
     return result
