@@ -76,9 +76,11 @@ def _schedule(page, base: str, family, when: dt.datetime) -> int:
     page.goto(f"{base}/visits/new/?family={family.pk}")
     page.fill("#id_date", when.strftime("%Y-%m-%d"))
     page.fill("#id_time", when.strftime("%H:%M"))
-    page.click("button[type=submit].primary")
-    if page.locator("input[name=confirm]").count():  # warnings shown first (e.g. class time)
+    with page.expect_navigation():
         page.click("button[type=submit].primary")
+    if page.locator("input[name=confirm]").count():  # warnings first (class time, by the clock)
+        with page.expect_navigation():
+            page.click("button[type=submit].primary")
     page.wait_for_url(lambda url: "/visits/new/" not in url)
     return int(page.url.rstrip("/").split("/")[-1])
 
