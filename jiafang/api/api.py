@@ -136,9 +136,8 @@ def _student_out(student: Student) -> dict:
 
 
 def _family_out(user, family) -> dict:
-    show = scoping.can_see_contacts(user, school_id=family.school_id) or any(
-        scoping.can_see_contacts(user, school_id=s.school_id, class_id=s.school_class_id)
-        for s in family.visible_students)
+    show = scoping.can_see_contacts(user, school_id=family.school_id,
+                                    class_ids={s.school_class_id for s in family.visible_students})
     return {
         "id": family.pk, "school_id": family.school_id, "code": family.code,
         "address": family.address if show else mask_address(family.address),

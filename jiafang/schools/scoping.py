@@ -18,6 +18,7 @@ django-scopes is the safety net under this module: the request middleware opens 
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 from django.db.models import Exists, OuterRef, Q, QuerySet
@@ -240,12 +241,14 @@ def get_family_for_user(user: User, pk: object) -> Family:
 
 # --- what a role may see and do inside its scope (field level) --------------------------------
 
-def can_see_contacts(user: User, *, school_id: int, class_id: int | None = None) -> bool:
-    """Guardian phones and home addresses: the school's leaders and the head teacher only."""
+def can_see_contacts(user: User, *, school_id: int, class_id: int | None = None,
+                     class_ids: Iterable[int] = ()) -> bool:
+    """Guardian phones and home addresses: the school's leaders and the head teacher only
+    (of `class_id`, or of any of `class_ids`: a family's children's classes)."""
     access = access_for(user)
     return school_id in access.managed_school_ids or (
         class_id is not None and class_id in access.head_class_ids
-    )
+    ) or not access.head_class_ids.isdisjoint(class_ids)
 
 
 def can_see_focus_details(user: User, *, school_id: int, class_id: int | None = None) -> bool:

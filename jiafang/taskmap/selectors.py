@@ -37,6 +37,7 @@ from jiafang.schools.text import mask_address
 from jiafang.taskmap import proximity
 from jiafang.taskmap.models import TaskAssignment, TaskCompanion, TeacherLoad
 from jiafang.visits.models import StudentVisitStatus, Visit
+from jiafang.visits.permissions import may_schedule_in
 
 ENROLLED = Student.Status.ENROLLED
 OPEN_STATES = (Visit.Status.PROPOSED, Visit.Status.CONFIRMED)
@@ -195,11 +196,9 @@ def _family_info(user: User, where: Q, campaign_ids: set[int]) -> dict[int, _Fam
 
 def _row(user: User, info: _FamilyInfo, assignment: TaskAssignment | None,
          campaign_id: int) -> FamilyRow:
-    access = scoping.access_for(user)
     family = info.family
     class_ids = {s.school_class_id for s in info.children}
-    show = (family.school_id in access.managed_school_ids
-            or bool(class_ids & access.head_class_ids))  # = scoping.can_see_contacts
+    show = scoping.can_see_contacts(user, school_id=family.school_id, class_ids=class_ids)
     declined = campaign_id in info.declined and campaign_id not in info.visited
     return FamilyRow(
         family=family, assignment=assignment, children=info.visible,
@@ -207,9 +206,7 @@ def _row(user: User, info: _FamilyInfo, assignment: TaskAssignment | None,
         focus_categories=info.categories, visited=campaign_id in info.visited,
         declined=declined, next_visit=info.next_visit.get(campaign_id), show_contacts=show,
         address=family.address if show else mask_address(family.address),
-        # visits.permissions.can_schedule_visit, from the rows already loaded
-        may_schedule=(family.school_id in access.managed_school_ids
-                      or bool(class_ids & access.head_class_ids)))
+        may_schedule=may_schedule_in(user, school_id=family.school_id, class_ids=class_ids))
 
 
 @dataclass

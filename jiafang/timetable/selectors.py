@@ -27,6 +27,7 @@ from jiafang.schools.models import Student
 from jiafang.timetable.models import CalendarFeed, ParentLink
 from jiafang.visits.defaults import DEFAULT_TEACHING_HOURS, LOCAL_TZ
 from jiafang.visits.models import Visit, VisitCompanion
+from jiafang.visits.permissions import can_record_visit
 from jiafang.visits.services import in_teaching_hours, teaching_hours_for
 
 ENROLLED = Student.Status.ENROLLED
@@ -195,8 +196,7 @@ def week_for_user(viewer: User, *, teacher: User, school_ids, monday: dt.date) -
             in_teaching_hours=in_teaching_hours(visit.scheduled_at, visit.duration_minutes,
                                                 hours),
             # the visit page opens to whoever sees the family, and to its lead and companions
-            can_open=(visit.family_id in openable or visit.lead_id == viewer.pk
-                      or any(c.user_id == viewer.pk for c in visit.companions.all()))))
+            can_open=visit.family_id in openable or can_record_visit(viewer, visit)))
     return Week(teacher=teacher, monday=monday, days=days,
                 teaching_hours=teaching_hours_text(hours))
 

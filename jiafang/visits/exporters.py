@@ -58,6 +58,7 @@ from jiafang.schools import scoping
 from jiafang.schools.models import Guardian
 from jiafang.visits.defaults import INTO_FAMILY, LOCAL_TZ, VISIT_CONTENTS
 from jiafang.visits.models import VisitCompanion, VisitRecord, VisitRecordChild
+from jiafang.visits.permissions import can_record_visit
 from jiafang.visits.selectors import get_visit_for_user
 
 SEPARATOR = "、"
@@ -123,14 +124,11 @@ class RecordRow:
 def record_row(user, record: VisitRecord, fields: list[FormField]) -> RecordRow:
     visit = record.visit
     everyone = list(record.children.all())
-    visiting = user.pk == visit.lead_id or any(c.user_id == user.pk
-                                               for c in visit.companions.all())
     # who visited the family sees its children, as on the visit page
-    children = everyone if visiting else [c for c in everyone if c.visible]
+    children = everyone if can_record_visit(user, visit) else [c for c in everyone if c.visible]
     hidden = len(everyone) - len(children)
-    show_contacts = scoping.can_see_contacts(user, school_id=record.school_id) or any(
-        scoping.can_see_contacts(user, school_id=record.school_id,
-                                 class_id=c.student.school_class_id) for c in children)
+    show_contacts = scoping.can_see_contacts(
+        user, school_id=record.school_id, class_ids={c.student.school_class_id for c in children})
     students = SEPARATOR.join(c.student.name for c in children)
     if hidden:
         others = _("另有 %(n)s 名学生") % {"n": hidden}

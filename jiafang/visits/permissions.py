@@ -20,7 +20,7 @@ from jiafang.accounts.models import User
 from jiafang.schools import scoping
 from jiafang.schools.models import Family
 from jiafang.visits import selectors
-from jiafang.visits.models import Visit, VisitCompanion
+from jiafang.visits.models import Visit
 
 
 def _enrolled_class_ids(family: Family) -> set[int]:
@@ -28,17 +28,23 @@ def _enrolled_class_ids(family: Family) -> set[int]:
 
 
 def can_schedule_visit(user: User, family: Family) -> bool:
+    if family.school_id in scoping.access_for(user).managed_school_ids:
+        return True  # without reading the children
+    return may_schedule_in(user, school_id=family.school_id,
+                           class_ids=_enrolled_class_ids(family))
+
+
+def may_schedule_in(user: User, *, school_id: int, class_ids) -> bool:
+    """The rule of `can_schedule_visit` for a family whose children's classes are already
+    loaded (lists): the school's leaders, or the head teacher of one of those classes."""
     access = scoping.access_for(user)
-    if family.school_id in access.managed_school_ids:
-        return True
-    return bool(access.head_class_ids & _enrolled_class_ids(family))
+    return (school_id in access.managed_school_ids
+            or not access.head_class_ids.isdisjoint(class_ids))
 
 
 def can_schedule_in_class(user: User, school_class) -> bool:
     """Whether the user may schedule visits to the families of this class (roster links)."""
-    access = scoping.access_for(user)
-    return (school_class.school_id in access.managed_school_ids
-            or school_class.pk in access.head_class_ids)
+    return may_schedule_in(user, school_id=school_class.school_id, class_ids={school_class.pk})
 
 
 def can_change_visit(user: User, visit: Visit) -> bool:
@@ -47,9 +53,9 @@ def can_change_visit(user: User, visit: Visit) -> bool:
 
 
 def can_record_visit(user: User, visit: Visit) -> bool:
-    if visit.lead_id == user.pk:
-        return True
-    return VisitCompanion.objects.filter(visit=visit, user_id=user.pk).exists()
+    """The lead and the companions: those who visit the family (no query when the visit's
+    `companions` are prefetched, as lists do)."""
+    return visit.lead_id == user.pk or any(c.user_id == user.pk for c in visit.companions.all())
 
 
 def get_family_for_schedule(user: User, pk: object) -> Family:
