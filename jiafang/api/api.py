@@ -19,6 +19,7 @@ from ninja.errors import HttpError
 from ninja.pagination import LimitOffsetPagination, paginate
 from ninja.security import HttpBearer, django_auth
 
+from jiafang.api.schemas import ErrorOut
 from jiafang.campaigns import selectors as campaign_selectors
 from jiafang.campaigns import services as campaign_services
 from jiafang.campaigns.defaults import campaign_defaults
@@ -338,10 +339,6 @@ class CampaignPatch(Schema):
     archived: bool | None = None
     teaching_hours: TeachingHours | None = None
 
-
-class ErrorOut(Schema):
-    detail: str
-    errors: dict[str, list[str]] = {}
 
 
 def _campaign_out(user, campaign, *, current_ids: set[int], form: bool = False) -> dict:

@@ -11,6 +11,7 @@ import datetime as dt
 from django.http import Http404
 from ninja import Field, Query, Router, Schema
 
+from jiafang.api.schemas import NextVisitOut
 from jiafang.campaigns.selectors import get_campaign_for_user
 from jiafang.reports import selectors
 from jiafang.schools import scoping
@@ -101,12 +102,6 @@ class TodoStudentOut(Schema):
     name: str
     student_number: str
 
-
-class NextVisitOut(Schema):
-    id: int
-    scheduled_at: dt.datetime | None
-    status: str
-    lead_name: str
 
 
 class TodoFamilyOut(Schema):

@@ -20,6 +20,7 @@ from ninja import Field, Query, Router, Schema, Status
 from ninja.errors import HttpError
 
 from jiafang.accounts.models import User
+from jiafang.api.schemas import ChildOut, ErrorOut, NextVisitOut, PersonOut, child_out, person_out
 from jiafang.core.errors import validation_messages
 from jiafang.taskmap import proximity, selectors, services
 
@@ -27,23 +28,7 @@ router = Router(tags=["assignments"])
 Id = Annotated[int, Field(ge=1, le=2**63 - 1)]  # anything else matches no row: 404 or 422
 
 
-class PersonOut(Schema):
-    id: int
-    name: str
 
-
-class ChildOut(Schema):
-    id: int
-    name: str
-    class_id: int
-    class_name: str
-
-
-class NextVisitOut(Schema):
-    id: int
-    scheduled_at: dt.datetime | None
-    status: str
-    lead_name: str
 
 
 class AssignmentOut(Schema):
@@ -72,10 +57,6 @@ class AssignmentListOut(Schema):
     items: list[AssignmentOut]
     count: int
 
-
-class ErrorOut(Schema):
-    detail: str
-    errors: dict[str, list[str]] = {}
 
 
 class DraftIn(Schema):
@@ -125,20 +106,16 @@ class LoadOut(Schema):
 
 # --- shaping and errors ---------------------------------------------------------------------
 
-def _person(user: User | None) -> dict | None:
-    return None if user is None else {"id": user.pk, "name": user.display_name}
-
 
 def _out(row: selectors.FamilyRow) -> dict:
     a = row.assignment
     visit = row.next_visit
     return {
         "id": a.pk, "campaign_id": a.campaign_id, "school_id": a.school_id,
-        "family_id": a.family_id, "family_code": row.family.code, "lead": _person(a.lead),
-        "companions": [_person(u) for u in row.companions], "manual": a.manual,
+        "family_id": a.family_id, "family_code": row.family.code, "lead": person_out(a.lead),
+        "companions": [person_out(u) for u in row.companions], "manual": a.manual,
         "over_cap": a.over_cap, "version": a.version, "updated_at": a.updated_at,
-        "children": [{"id": s.pk, "name": s.name, "class_id": s.school_class_id,
-                      "class_name": s.school_class.name} for s in row.children],
+        "children": [child_out(s) for s in row.children],
         "hidden_children": row.hidden_children, "focus": row.focus,
         "focus_categories": [c.code for c in row.focus_categories],
         "visited": row.visited, "declined": row.declined,

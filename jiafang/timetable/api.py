@@ -17,6 +17,7 @@ from django.urls import reverse
 from ninja import Field, Router, Schema, Status
 from ninja.errors import HttpError
 
+from jiafang.api.schemas import ChildOut, ErrorOut, PersonOut, child_out, person_out
 from jiafang.core.errors import validation_messages
 from jiafang.timetable import selectors, services
 from jiafang.visits import permissions
@@ -24,15 +25,6 @@ from jiafang.visits import permissions
 router = Router(tags=["timetable"])
 
 
-class PersonOut(Schema):
-    id: int
-    name: str
-
-
-class ChildOut(Schema):
-    id: int
-    name: str
-    class_name: str
 
 
 class EntryOut(Schema):
@@ -56,7 +48,7 @@ class DayOut(Schema):
     visits: list[EntryOut]
 
 
-class WeekOut(Schema):
+class CalendarWeekOut(Schema):
     week: str = Field(description="ISO 周，如 2026-W15")
     starts_on: dt.date
     teacher: PersonOut
@@ -71,16 +63,9 @@ class ParentLinkOut(Schema):
     expires_at: dt.datetime
 
 
-class ErrorOut(Schema):
-    detail: str
-    errors: dict[str, list[str]] = {}
 
 
-def _person(user) -> dict:
-    return {"id": user.pk, "name": user.display_name}
-
-
-@router.get("/week", response=WeekOut)
+@router.get("/week", response=CalendarWeekOut)
 def timetable_week(request, week: str | None = None, teacher: int | None = None):
     """A teacher's visits (lead or companion) Monday to Sunday, Asia/Shanghai; by default the
     caller's own this week. Principals and coordinators may ask for any staff member of their
@@ -93,15 +78,14 @@ def timetable_week(request, week: str | None = None, teacher: int | None = None)
     data = selectors.week_for_user(request.user, teacher=found, school_ids=school_ids,
                                    monday=monday)
     return {
-        "week": data.label, "starts_on": data.monday, "teacher": _person(found),
+        "week": data.label, "starts_on": data.monday, "teacher": person_out(found),
         "teaching_hours": data.teaching_hours, "previous": data.previous, "next": data.next,
         "days": [{"date": day.date, "visits": [{
             "visit_id": e.visit.pk, "scheduled_at": e.starts, "ends_at": e.ends,
             "duration_minutes": e.visit.duration_minutes, "status": e.visit.status,
-            "form": e.visit.form, "role": e.role, "lead": _person(e.visit.lead),
-            "companions": [_person(u) for u in e.companions],
-            "children": [{"id": s.pk, "name": s.name, "class_name": s.school_class.name}
-                         for s in e.children],
+            "form": e.visit.form, "role": e.role, "lead": person_out(e.visit.lead),
+            "companions": [person_out(u) for u in e.companions],
+            "children": [child_out(s) for s in e.children],
             "hidden_children": e.hidden_children, "in_teaching_hours": e.in_teaching_hours,
             "can_open": e.can_open} for e in day.entries]} for day in data.days],
     }

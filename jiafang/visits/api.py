@@ -32,6 +32,7 @@ from ninja import Field, Query, Router, Schema
 from ninja.errors import HttpError
 
 from jiafang.accounts.models import User
+from jiafang.api.schemas import ChildOut, ErrorOut, PersonOut, child_out, person_out
 from jiafang.campaigns import selectors as campaign_selectors
 from jiafang.core.errors import validation_messages
 from jiafang.schools import scoping
@@ -43,16 +44,6 @@ router = Router(tags=["visits"])
 
 # --- schemas --------------------------------------------------------------------------------
 
-class PersonOut(Schema):
-    id: int
-    name: str
-
-
-class ChildOut(Schema):
-    id: int
-    name: str
-    class_id: int
-    class_name: str
 
 
 class EventOut(Schema):
@@ -105,10 +96,6 @@ class VisitListOut(Schema):
     items: list[VisitOut]
     count: int
 
-
-class ErrorOut(Schema):
-    detail: str
-    errors: dict[str, list[str]] = {}
 
 
 class ScheduleIn(Schema):
@@ -202,9 +189,6 @@ class RecordOut(Schema):
 
 # --- shaping and errors ---------------------------------------------------------------------
 
-def _person(user: User) -> dict:
-    return {"id": user.pk, "name": user.display_name}
-
 
 def _visit_out(visit: Visit, companions: list[User] | None = None) -> dict:
     if companions is None:
@@ -212,7 +196,7 @@ def _visit_out(visit: Visit, companions: list[User] | None = None) -> dict:
     return {
         "id": visit.pk, "school_id": visit.school_id, "campaign_id": visit.campaign_id,
         "family_id": visit.family_id, "family_code": visit.family.code,
-        "lead": _person(visit.lead), "companions": [_person(u) for u in companions],
+        "lead": person_out(visit.lead), "companions": [person_out(u) for u in companions],
         "scheduled_at": visit.scheduled_at, "duration_minutes": visit.duration_minutes,
         "form": visit.form, "status": visit.status, "status_reason": visit.status_reason,
         "version": visit.version,
@@ -374,8 +358,7 @@ def get_visit(request, visit_id: int):
     record = selectors.visit_record_of(visit)
     data = {
         **_visit_out(visit, view.companions),
-        "children": [{"id": s.pk, "name": s.name, "class_id": s.school_class_id,
-                      "class_name": s.school_class.name} for s in view.children],
+        "children": [child_out(s) for s in view.children],
         "hidden_children": view.hidden_children,
         "events": [{"kind": e.kind, "at": e.at, "by": e.by.display_name if e.by else None,
                     "reason": (e.data or {}).get("reason", "")} for e in view.events],
