@@ -33,6 +33,7 @@ from openpyxl.worksheet._writer import WorksheetWriter
 from openpyxl.writer.excel import ExcelWriter
 
 from jiafang.accounts.models import User
+from jiafang.schools import scoping
 
 DOCX = "application/vnd.openxmlformats-officedocument.wordprocessingml.document"
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
@@ -60,11 +61,11 @@ class ExportTarget:
 
 
 def _int_or_none(value: object) -> int | None:
+    """The id, or None when it cannot be one (the export then answers 404 and logs it)."""
     try:
-        number = int(str(value))
-    except (TypeError, ValueError):
+        return scoping.id_or_404(value)
+    except Http404:
         return None
-    return number if 0 < number < 2**63 else None
 
 
 def scope_target(*, campaign: object = None, school: object = None,

@@ -4,8 +4,10 @@
 from __future__ import annotations
 
 from django import forms
+from django.http import Http404
 from django.utils.translation import gettext_lazy as _lazy
 
+from jiafang.schools import scoping
 from jiafang.visits.forms import UserChoiceField
 
 AUTO = ""
@@ -57,9 +59,7 @@ def family_ids(data) -> list[int]:
     result = []
     for value in data.getlist("family")[:MAX_FAMILIES]:
         try:
-            number = int(value)
-        except (TypeError, ValueError):
+            result.append(scoping.id_or_404(value))
+        except Http404:
             continue
-        if 0 < number < 2**63:
-            result.append(number)
     return result
