@@ -12,10 +12,9 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-from collections import defaultdict
 from dataclasses import dataclass, field
 
-from django.db.models import F, Prefetch, Q
+from django.db.models import Prefetch, Q
 from django.http import Http404
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -28,6 +27,7 @@ from jiafang.timetable.models import CalendarFeed, ParentLink
 from jiafang.visits.defaults import DEFAULT_TEACHING_HOURS, LOCAL_TZ
 from jiafang.visits.models import Visit, VisitCompanion
 from jiafang.visits.permissions import can_record_visit
+from jiafang.visits.selectors import visible_children_of_families
 from jiafang.visits.services import in_teaching_hours, teaching_hours_for
 
 ENROLLED = Student.Status.ENROLLED
@@ -140,23 +140,6 @@ class Week:
         return sum(len(d.entries) for d in self.days)
 
 
-def _children_by_family(viewer: User, family_ids: set[int]) -> tuple[dict, dict]:
-    """(family id → enrolled children the viewer may see, family id → how many others)."""
-    everyone = list(Student.objects.filter(family_id__in=family_ids, status=ENROLLED,
-                                           school=F("family__school"))
-                    .select_related("school_class").order_by("pk"))
-    visible = set(scoping.students_for_user(viewer).filter(pk__in=[s.pk for s in everyone])
-                  .values_list("pk", flat=True))
-    shown: dict[int, list[Student]] = defaultdict(list)
-    hidden: dict[int, int] = defaultdict(int)
-    for student in everyone:
-        if student.pk in visible:
-            shown[student.family_id].append(student)
-        else:
-            hidden[student.family_id] += 1
-    return shown, hidden
-
-
 def _teacher_visits(teacher: User, school_ids, start: dt.datetime, end: dt.datetime | None):
     qs = (Visit.objects.filter(school_id__in=list(school_ids), scheduled_at__gte=start)
           .filter(Q(lead=teacher) | Q(pk__in=VisitCompanion.objects.filter(user=teacher)
@@ -176,7 +159,7 @@ def week_for_user(viewer: User, *, teacher: User, school_ids, monday: dt.date) -
     end = dt.datetime.combine(monday + dt.timedelta(days=7), dt.time(0), tzinfo=LOCAL_TZ)
     visits = list(_teacher_visits(teacher, school_ids, start, end))
     family_ids = {v.family_id for v in visits}
-    shown, hidden = _children_by_family(viewer, family_ids)
+    shown, hidden = visible_children_of_families(viewer, family_ids)
     openable = set(scoping.families_for_user(viewer).filter(pk__in=family_ids)
                    .values_list("pk", flat=True))
     today = timezone.now().astimezone(LOCAL_TZ).date()
@@ -271,6 +254,6 @@ def feed_entries(user: User) -> list[FeedEntry]:
     since = timezone.now() - dt.timedelta(days=FEED_PAST_DAYS)
     school_ids = scoping.access_for(user).school_ids
     visits = list(_teacher_visits(user, school_ids, since, None).filter(status__in=FEED_STATES))
-    shown, _hidden = _children_by_family(user, {v.family_id for v in visits})
+    shown, _hidden = visible_children_of_families(user, {v.family_id for v in visits})
     return [FeedEntry(visit=v, summary=feed_summary(shown.get(v.family_id, [])))
             for v in visits]

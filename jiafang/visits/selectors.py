@@ -17,7 +17,7 @@ import datetime as dt
 from collections import defaultdict
 from dataclasses import dataclass, field
 
-from django.db.models import Count, Exists, OuterRef, Q
+from django.db.models import Count, Exists, F, OuterRef, Q
 from django.http import Http404
 
 from jiafang.accounts.models import Role, User
@@ -475,11 +475,27 @@ def visit_children(visit_or_family) -> list[Student]:
 
 def visible_children(user: User, visit_or_family) -> tuple[list[Student], int]:
     """The family's enrolled children the user may see, and how many others there are."""
-    everyone = visit_children(visit_or_family)
+    family = getattr(visit_or_family, "family", visit_or_family)
+    shown, hidden = visible_children_of_families(user, {family.pk})
+    return shown.get(family.pk, []), hidden.get(family.pk, 0)
+
+
+def visible_children_of_families(user: User, family_ids) -> tuple[dict, dict]:
+    """(family id → enrolled children at the family's school the user may see, family id → how
+    many others): lists of many families in two queries."""
+    everyone = list(Student.objects.filter(family_id__in=family_ids, status=ENROLLED,
+                                           school=F("family__school"))
+                    .select_related("school_class").order_by("pk"))
     visible = set(scoping.students_for_user(user).filter(pk__in=[s.pk for s in everyone])
                   .values_list("pk", flat=True))
-    shown = [s for s in everyone if s.pk in visible]
-    return shown, len(everyone) - len(shown)
+    shown: dict[int, list[Student]] = defaultdict(list)
+    hidden: dict[int, int] = defaultdict(int)
+    for student in everyone:
+        if student.pk in visible:
+            shown[student.family_id].append(student)
+        else:
+            hidden[student.family_id] += 1
+    return shown, hidden
 
 
 def school_staff(school_id: int, *, first_ids=()):
@@ -600,7 +616,7 @@ def preparation_profile(user: User, visit: Visit, *, all_children: bool) -> Prep
     "Earlier" is bounded: for a visit that is over, only what was recorded before its
     appointment — someone who led a visit long ago must not read, through it, what other
     teachers wrote about the family since."""
-    from django.db.models import F, Window
+    from django.db.models import Window
     from django.db.models.functions import RowNumber
 
     from jiafang.visits.models import ParentDemand, VisitPreparation, VisitRecordChild
