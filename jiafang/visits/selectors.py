@@ -102,6 +102,20 @@ class SchoolCoverage:
     principal_visits: int
 
 
+def _student_rows(students, campaign: Campaign) -> tuple[list[tuple], set[int], set[int]]:
+    """(id, class id, family id, visited, declined) of these students who are enrolled, and the
+    families visited and declined (a family is visited when any of these children is)."""
+    statuses = StudentVisitStatus.objects.filter(campaign=campaign, student=OuterRef("pk"))
+    rows = list(students.filter(status=ENROLLED)
+                .annotate(visited=Exists(statuses.filter(visited=True)),
+                          declined=Exists(statuses.filter(declined=True)))
+                .order_by().values_list("pk", "school_class_id", "family_id", "visited",
+                                        "declined"))
+    visited = {family for _s, _c, family, was_visited, _d in rows if was_visited}
+    declined = {family for _s, _c, family, _v, was_declined in rows if was_declined}
+    return rows, visited, declined
+
+
 def coverage_for_school(user: User, school: School, campaign: Campaign) -> SchoolCoverage:
     """Coverage of one school as far as the user may see it (a head teacher: their class), at
     school, grade, class, focus category and teacher level. Live counts over one school's
@@ -110,14 +124,8 @@ def coverage_for_school(user: User, school: School, campaign: Campaign) -> Schoo
     if school.pk not in access.school_ids:
         raise Http404
     whole = school.pk in access.full_school_ids  # sees every student: no per-row filter needed
-    statuses = StudentVisitStatus.objects.filter(campaign=campaign, student=OuterRef("pk"))
-    rows = list(
-        scoping.students_for_user(user).filter(school=school, status=ENROLLED)
-        .annotate(visited=Exists(statuses.filter(visited=True)),
-                  declined=Exists(statuses.filter(declined=True)))
-        .order_by().values_list("pk", "school_class_id", "family_id", "visited", "declined"))
-    family_visited = {f for _s, _c, f, visited, _d in rows if visited}
-    family_declined = {f for _s, _c, f, _v, declined in rows if declined}
+    rows, family_visited, family_declined = _student_rows(
+        scoping.students_for_user(user).filter(school=school), campaign)
     classes = {c.pk: c for c in SchoolClass.objects.filter(
         pk__in={c for _s, c, _f, _v, _d in rows})}
     categories = list(FocusCategory.objects.filter(active=True))
@@ -293,20 +301,14 @@ def coverage_figures(user: User, campaign: Campaign, *, school_id: int | None = 
         for category, total, visited in stored.by_category:
             per_category[category.pk] = [total, visited]
     if live is not None:
-        statuses = StudentVisitStatus.objects.filter(campaign=campaign, student=OuterRef("pk"))
-        rows = list(live.filter(status=ENROLLED)
-                    .annotate(visited=Exists(statuses.filter(visited=True)),
-                              declined=Exists(statuses.filter(declined=True)))
-                    .order_by().values_list("pk", "family_id", "visited", "declined"))
-        families_visited = {f for _s, f, visited, _d in rows if visited}
-        families_declined = {f for _s, f, _v, declined in rows if declined}
+        rows, families_visited, families_declined = _student_rows(live, campaign)
         tally = _Tally()
         focus: dict[int, set[int]] = defaultdict(set)
         for student_id, category_id in FocusFlag.objects.filter(
                 cleared_at=None, student_id__in=[r[0] for r in rows]
         ).values_list("student_id", "category_id"):
             focus[student_id].add(category_id)
-        for student_id, family_id, visited, _declined in rows:
+        for student_id, _class_id, family_id, visited, _declined in rows:
             tally.add(family_id, visited, family_id in families_visited,
                       family_id in families_declined)
             if focus.get(student_id):
