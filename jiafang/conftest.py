@@ -222,6 +222,19 @@ def make_campaign(district, *, bureau=None, today=None, **changes):
                                by=district.users["bureau_officer"], **values)
 
 
+def page_queries(client, url) -> int:
+    """The queries of a page (or API call) in a session's steady state: the first request
+    stamps the session, the second is counted. The page must answer 200."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    client.get(url)
+    with CaptureQueriesContext(connection) as ctx:
+        response = client.get(url)
+    assert response.status_code == 200, url
+    return len(ctx.captured_queries)
+
+
 @pytest.fixture
 def login(client):
     """login("head_a1") signs the test client in as that persona."""

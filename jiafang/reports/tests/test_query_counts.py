@@ -1,9 +1,8 @@
 """The coverage pages and API run a constant number of queries when the visits grow tenfold."""
 
 import pytest
-from django.db import connection
-from django.test.utils import CaptureQueriesContext
 
+from jiafang.conftest import page_queries
 from jiafang.visits.tests.test_query_counts import grow
 
 pytestmark = pytest.mark.usefixtures("scoped")
@@ -22,19 +21,11 @@ PAGES = [
 ]
 
 
-def _count(client, url) -> int:
-    client.get(url)
-    with CaptureQueriesContext(connection) as ctx:
-        response = client.get(url)
-    assert response.status_code == 200, url
-    return len(ctx.captured_queries)
-
-
 @pytest.mark.parametrize(("persona", "url"), PAGES, ids=[f"{p[0]}-{i}" for i, p in enumerate(PAGES)])
 def test_coverage_queries_do_not_grow_with_visits(persona, url, district, campaign, client):
     client.force_login(district.users[persona])
     grow(district, campaign, 4, 0)
-    small = _count(client, url(district, campaign))
+    small = page_queries(client, url(district, campaign))
     grow(district, campaign, 40, 100)
-    large = _count(client, url(district, campaign))
+    large = page_queries(client, url(district, campaign))
     assert large == small, f"{small} -> {large} queries"

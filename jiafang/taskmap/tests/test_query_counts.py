@@ -2,11 +2,9 @@
 (principle 6): more families, siblings, focus flags, visits done and booked, all drafted."""
 
 import pytest
-from django.db import connection
-from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
-from jiafang.conftest import make_student
+from jiafang.conftest import make_student, page_queries
 from jiafang.schools.models import FocusCategory, FocusFlag
 from jiafang.taskmap.services import taskmap_draft
 from jiafang.taskmap.tests.conftest import add_family, add_teacher
@@ -54,21 +52,13 @@ def grow(district, campaign, n: int, start: int) -> None:
     taskmap_draft(campaign=campaign, school=d.school_a, by=d.users["coordinator_a"])
 
 
-def _count(client, url) -> int:
-    client.get(url)
-    with CaptureQueriesContext(connection) as ctx:
-        response = client.get(url)
-    assert response.status_code == 200, url
-    return len(ctx.captured_queries)
-
-
 @pytest.mark.parametrize(("persona", "url"), PAGES,
                          ids=[f"{p[0]}-{i}" for i, p in enumerate(PAGES)])
 def test_taskmap_queries_do_not_grow_with_families(persona, url, district, campaign, client):
     add_teacher("chinese_a1", district.class_a1)
     client.force_login(district.users[persona])
     grow(district, campaign, 4, 0)
-    small = _count(client, url(district, campaign))
+    small = page_queries(client, url(district, campaign))
     grow(district, campaign, 40, 100)
-    large = _count(client, url(district, campaign))
+    large = page_queries(client, url(district, campaign))
     assert large == small, f"{small} -> {large} queries"

@@ -6,12 +6,10 @@ from __future__ import annotations
 import datetime as dt
 
 import pytest
-from django.db import connection
 from django.test import Client
-from django.test.utils import CaptureQueriesContext
 from django_scopes import scopes_disabled
 
-from jiafang.conftest import make_family, make_student
+from jiafang.conftest import make_family, make_student, page_queries
 from jiafang.timetable.services import calendar_feed_create
 from jiafang.timetable.tests.conftest import ahead, local, schedule
 
@@ -35,14 +33,6 @@ def grow(district, campaign, n: int, start: int, *, when) -> None:
                      when=when(i))
 
 
-def _count(client, url) -> int:
-    client.get(url)
-    with CaptureQueriesContext(connection) as ctx:
-        response = client.get(url)
-    assert response.status_code == 200, url
-    return len(ctx.captured_queries)
-
-
 PAGES = [
     ("head_a1", lambda d: f"/calendar/?week={WEEK}"),
     ("coordinator_a", lambda d: f"/calendar/?week={WEEK}&teacher={d.users['head_a1'].pk}"),
@@ -61,9 +51,9 @@ def test_calendar_queries_do_not_grow_with_visits(persona, url, district, campai
 
     client.force_login(district.users[persona])
     grow(district, campaign, 4, 0, when=when)
-    small = _count(client, url(district))
+    small = page_queries(client, url(district))
     grow(district, campaign, 36, 100, when=when)
-    large = _count(client, url(district))
+    large = page_queries(client, url(district))
     assert large == small, f"{small} -> {large} queries"
     assert large <= 12
 
@@ -75,8 +65,8 @@ def test_feed_queries_do_not_grow_with_visits(district, campaign):
     _feed, raw = calendar_feed_create(user=district.users["head_a1"])
     phone = Client()
     grow(district, campaign, 4, 0, when=when)
-    small = _count(phone, f"/calendar/feed/{raw}.ics")
+    small = page_queries(phone, f"/calendar/feed/{raw}.ics")
     grow(district, campaign, 36, 100, when=when)
-    large = _count(phone, f"/calendar/feed/{raw}.ics")
+    large = page_queries(phone, f"/calendar/feed/{raw}.ics")
     assert large == small, f"{small} -> {large} queries"
     assert large <= 12
