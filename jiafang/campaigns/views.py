@@ -12,14 +12,13 @@ from jiafang.campaigns import selectors, services
 from jiafang.campaigns.defaults import campaign_defaults, default_teaching_hours
 from jiafang.campaigns.forms import CampaignForm, FieldAddForm, FieldEditForm
 from jiafang.campaigns.models import Campaign, CampaignField
+from jiafang.core.errors import form_add_errors
 from jiafang.schools.models import School
 from jiafang.schools.scoping import access_for
 
 
 def _apply_errors(form, error: ValidationError) -> None:
-    for field, messages_ in error.message_dict.items():
-        field = "teaching_periods" if field == "teaching_hours" else field
-        form.add_error(field if field in form.fields else None, messages_)
+    form_add_errors(form, error, {"teaching_hours": "teaching_periods"})
 
 
 @require_GET

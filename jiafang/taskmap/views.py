@@ -19,25 +19,17 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_POST
 
 from jiafang.campaigns.selectors import get_campaign_for_user
-from jiafang.core.errors import validation_messages
+from jiafang.core.errors import form_add_errors, validation_messages
 from jiafang.taskmap import forms as tforms
 from jiafang.taskmap import selectors, services
 from jiafang.visits.selectors import school_staff
 
-REASSIGN_FIELDS = {"family_ids": None, "lead": "lead", "companions": "companion"}
-LOAD_FIELDS = {"user": "user", "max_families": "max_families", "share": "share",
-               "reason": "reason"}
+REASSIGN_FIELDS = {"companions": "companion"}  # the service's key → the form's field
 
 
 def _map_url(school, campaign) -> str:
     url = reverse("taskmap:school", args=[school.pk])
     return f"{url}?campaign={campaign.pk}" if campaign is not None else url
-
-
-def _apply(form, error: ValidationError, names: dict[str, str | None]) -> None:
-    for key, msgs in validation_messages(error).items():
-        name = names.get(key)
-        form.add_error(name if name in form.fields else None, msgs)
 
 
 def _page(request, school, campaign, *, reassign_form=None, load_form=None, selected=(),
@@ -115,7 +107,7 @@ def reassign(request, pk: int):
                 campaign=campaign, school=school, family_ids=selected,
                 lead=form.cleaned_data["lead"], companions=form.companions(), by=request.user)
         except ValidationError as error:
-            _apply(form, error, REASSIGN_FIELDS)
+            form_add_errors(form, error, REASSIGN_FIELDS)
         else:
             messages.success(request, _("已将 %(n)s 户调整给 %(name)s。") % {
                 "n": len(result.assignments), "name": form.cleaned_data["lead"].display_name})
@@ -142,7 +134,7 @@ def load_set(request, pk: int):
                 max_families=data["max_families"], share=data["share"],
                 reason=data["reason"], by=request.user)
         except ValidationError as error:
-            _apply(form, error, LOAD_FIELDS)
+            form_add_errors(form, error)
         else:
             name = data["user"].display_name
             messages.success(request, _("已为 %(name)s 设置减负，重新生成草案后生效。") % {

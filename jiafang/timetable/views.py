@@ -28,7 +28,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 from django_scopes import scope
 
-from jiafang.core.errors import validation_messages
+from jiafang.core.errors import form_add_errors, validation_messages
 from jiafang.schools import scoping
 from jiafang.timetable import ical, public, selectors, services
 from jiafang.timetable.forms import ChangeRequestForm, ConfirmForm
@@ -160,9 +160,7 @@ def parent_change(request):
                 services.parent_change_request(link=link, note=form.cleaned_data["note"],
                                                preferred=form.preferred())
             except ValidationError as error:
-                for name, msgs in validation_messages(error).items():
-                    target = {"preferred": "preferred_1"}.get(name, name)
-                    form.add_error(target if target in form.fields else None, msgs)
+                form_add_errors(form, error, {"preferred": "preferred_1"})
             else:
                 public.change_request_made(link.pk)
                 messages.success(request, _("已告诉老师您希望换个时间，老师会再与您联系。"))

@@ -15,20 +15,10 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from jiafang.campaigns.selectors import current_campaign_for_school
-from jiafang.core.errors import validation_messages
+from jiafang.core.errors import form_add_errors, validation_messages
 from jiafang.visits import forms as vforms
 from jiafang.visits import permissions, selectors, services
 from jiafang.visits.models import Visit, VisitRecordDraft
-
-
-def _error_dict(error: ValidationError) -> dict[str, list[str]]:
-    return validation_messages(error)
-
-
-def _apply_errors(form, error: ValidationError) -> None:
-    for name, msgs in _error_dict(error).items():
-        form.add_error(name if name in form.fields else None, msgs)
-
 
 # --- schedule ---------------------------------------------------------------------------------
 
@@ -68,7 +58,7 @@ def visit_new(request):
                     scheduled_at=when, duration_minutes=data["duration_minutes"],
                     form=data["form"], by=request.user)
             except ValidationError as error:
-                _apply_errors(form, error)
+                form_add_errors(form, error)
             else:
                 for warning in result.warnings:
                     messages.warning(request, warning.message)
@@ -158,7 +148,7 @@ def visit_action(request, pk: str, action: str):
             visit.refresh_from_db()
             return _render_visit(request, visit, status=409, stale=True)
         except ValidationError as error:
-            _apply_errors(form, error)
+            form_add_errors(form, error)
         else:
             messages.success(request, done)
             return redirect("visits:detail", pk=visit.pk)
@@ -211,7 +201,7 @@ def visit_record(request, pk: int):
         try:
             services.visit_record_submit(visit=visit, by=request.user, **kwargs)
         except ValidationError as error:
-            errors = _error_dict(error)
+            errors = validation_messages(error)
         else:
             messages.success(request, _("家访记录已提交。"))
             return redirect("visits:record", pk=visit.pk)
@@ -245,7 +235,7 @@ def visit_record_amend(request, pk: int):
             return _record_page(request, visit, record=record, values=values, status=409,
                                 stale=True, record_version=expected)
         except ValidationError as error:
-            errors = _error_dict(error)
+            errors = validation_messages(error)
         else:
             messages.success(request, _("记录已修改，原内容保留在修改历史中。"))
             return redirect("visits:record", pk=visit.pk)
@@ -269,7 +259,7 @@ def visit_record_draft(request, pk: int):
     try:
         draft = services.visit_record_draft_save(visit=visit, user=request.user, data=data or {})
     except ValidationError as error:
-        errors = _error_dict(error)
+        errors = validation_messages(error)
         if not as_json:
             messages.error(request, next(iter(errors.values()))[0])
             return redirect("visits:record", pk=visit.pk)
@@ -337,7 +327,7 @@ def visit_prepare(request, pk: int):
             return _preparation_page(request, visit, form=vforms.PreparationForm(typed),
                                      status=409, stale=True)
         except ValidationError as error:
-            _apply_errors(form, error)
+            form_add_errors(form, error)
         else:
             messages.success(request, _("家访准备已保存。"))
             return redirect("visits:prepare", pk=visit.pk)
