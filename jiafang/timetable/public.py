@@ -13,8 +13,8 @@ from __future__ import annotations
 from django.core.cache import cache
 
 from jiafang.accounts.backends import client_ip
+from jiafang.accounts.models import hash_token
 from jiafang.timetable.models import CalendarFeed, ParentLink
-from jiafang.timetable.services import hash_token
 
 TOKEN_MAX_CHARS = 100
 FAILURE_LIMIT = 20  # failed token lookups per client IP ...

@@ -10,7 +10,6 @@ by its token (`timetable.public`) and run inside the scope of the link's school.
 from __future__ import annotations
 
 import datetime as dt
-import hashlib
 import secrets
 from collections.abc import Sequence
 
@@ -21,7 +20,7 @@ from django.db.models.functions import Coalesce
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from jiafang.accounts.models import User
+from jiafang.accounts.models import User, hash_token
 from jiafang.timetable.models import CalendarFeed, ParentLink
 from jiafang.visits import permissions
 from jiafang.visits import services as visit_services
@@ -32,10 +31,6 @@ LINK_MAX_DAYS = 14  # a link expires at the end of the visit's day, and at most 
 NOTE_MAX_CHARS = 200
 PREFERRED_MAX = 3
 EVENT_VIA = "parent_link"  # VisitEvent.data["via"] of what a parent did through a link
-
-
-def hash_token(raw: str) -> str:
-    return hashlib.sha256(raw.encode("utf-8")).hexdigest()
 
 
 def visit_day_end(scheduled_at: dt.datetime) -> dt.datetime:
